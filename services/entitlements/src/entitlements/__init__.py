@@ -1,0 +1,1 @@
+"""Entitlements service: policies as data, explained decisions, cycles and eligibility checks."""

@@ -1,0 +1,5 @@
+"""HTTP views of the entitlements. Each module holds one resource's router."""
+
+from fastapi import APIRouter
+
+routers: list[APIRouter] = []

@@ -1,0 +1,1 @@
+"""Notifications service: SMS to families and signed webhooks to partner agencies."""

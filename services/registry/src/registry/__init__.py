@@ -1,0 +1,1 @@
+"""Registry service: households, persons, life events and certificates."""

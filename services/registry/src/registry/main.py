@@ -1,0 +1,23 @@
+"""Registry service app factory (`uvicorn --factory registry.main:create_app`)."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from carekit.app import create_service_app
+from registry.api import routers
+from registry.events import subscriptions
+from registry.settings import RegistrySettings
+
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+
+
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or RegistrySettings(),
+        service_root=SERVICE_ROOT,
+        title="Guanhuai Registry (关怀 · 户籍与家庭登记)",
+        description="Households, persons, life events with effective dates, certificates and partner intake.",
+        routers=routers,
+        subscriptions=subscriptions,
+    )

@@ -1,0 +1,1 @@
+"""Relief service: care fund ledger, emergency relief, disbursement and reconciliation."""

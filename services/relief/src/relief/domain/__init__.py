@@ -1,0 +1,1 @@
+"""Pure domain code of the relief: no framework imports."""

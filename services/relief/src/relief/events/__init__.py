@@ -1,0 +1,5 @@
+"""Events the relief consumes (subscriptions) and publishes (see docs/ARCHITECTURE.md)."""
+
+from carekit.events.consumer import Subscription
+
+subscriptions: list[Subscription] = []

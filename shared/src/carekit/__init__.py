@@ -1,0 +1,1 @@
+"""carekit: the common kit every Guanhuai service is built on."""

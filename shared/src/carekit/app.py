@@ -1,0 +1,70 @@
+"""The service app factory: every Guanhuai service is built by `create_service_app`."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from carekit.events.consumer import Subscription
+from carekit.http import health, me, ops
+from carekit.http.idempotency import IdempotencyMiddleware
+from carekit.http.middleware import RequestContextMiddleware
+from carekit.http.problems import install_problem_handlers
+from carekit.logging import configure_logging, get_logger
+from carekit.runtime import ServiceRuntime, build_service_tokens, build_verifier
+from carekit.settings import ServiceSettings
+from carekit.tracing import configure_tracing
+
+log = get_logger(__name__)
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids: `<tag>-<function name>`."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    service_root: Path,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    subscriptions: Sequence[Subscription] = (),
+    version: str = "0.1.0",
+) -> FastAPI:
+    runtime = ServiceRuntime(settings, service_root, list(subscriptions))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_json)
+        configure_tracing(settings.service_name)
+        await runtime.start()
+        log.info("service started", service=settings.service_name, port=settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.token_verifier = build_verifier(settings)
+    app.state.service_tokens = build_service_tokens(settings)
+    install_problem_handlers(app)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(RequestContextMiddleware, service_name=settings.service_name)
+    app.include_router(health.router)
+    app.include_router(me.router)
+    app.include_router(ops.router)
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,39 @@
+"""Service-to-service HTTP: httpx with a short-lived service token and the trace context."""
+
+import time
+
+import httpx
+
+from carekit.auth.principal import Role
+from carekit.auth.tokens import TokenIssuer
+from carekit.tracing import inject_headers
+
+
+class ServiceTokenSource:
+    """Mints and caches this service's own token (`sub=service:<name>`, role `service`)."""
+
+    def __init__(self, issuer: TokenIssuer, *, service_name: str, audience: str, ttl_seconds: int = 300) -> None:
+        self._issuer = issuer
+        self._service = service_name
+        self._audience = audience
+        self._ttl = ttl_seconds
+        self._token = ""
+        self._expires = 0.0
+
+    def token(self) -> str:
+        if time.time() > self._expires - 60:
+            self._token = self._issuer.mint(
+                sub=f"service:{self._service}", roles=[Role.SERVICE], audience=self._audience, ttl_seconds=self._ttl
+            )
+            self._expires = time.time() + self._ttl
+        return self._token
+
+
+def service_http_client(base_url: str, tokens: ServiceTokenSource, *, timeout: float = 5.0) -> httpx.AsyncClient:
+    async def authorise(request: httpx.Request) -> None:
+        request.headers["Authorization"] = f"Bearer {tokens.token()}"
+        carrier: dict[str, str] = {}
+        inject_headers(carrier)
+        request.headers.update(carrier)
+
+    return httpx.AsyncClient(base_url=base_url, timeout=timeout, event_hooks={"request": [authorise]})

@@ -1,0 +1,137 @@
+"""Bearer JWTs (EdDSA or RS256): minting for dev and services, verification for every request."""
+
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from carekit.auth.keys import load_private_key, load_public_key
+from carekit.auth.principal import REGION_PATTERN, Principal, Role
+
+ALGORITHMS = ["EdDSA", "RS256"]
+
+
+class InvalidToken(Exception):
+    def __init__(self, detail: str, detail_zh: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.detail_zh = detail_zh
+
+
+class TokenIssuer:
+    def __init__(self, private_key_file: Path, *, issuer: str, key_id: str = "dev") -> None:
+        self._key = load_private_key(private_key_file)
+        self._algorithm = "EdDSA" if isinstance(self._key, Ed25519PrivateKey) else "RS256"
+        self._issuer = issuer
+        self._kid = key_id
+
+    def mint(
+        self,
+        *,
+        sub: str,
+        roles: Iterable[str],
+        audience: str | list[str],
+        region: str | None = None,
+        agency: str | None = None,
+        ttl_seconds: int = 3600,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self._issuer,
+            "sub": sub,
+            "aud": audience,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl_seconds,
+            "jti": str(uuid.uuid4()),
+            "roles": sorted(set(roles)),
+        }
+        if region is not None:
+            claims["region"] = region
+        if agency is not None:
+            claims["agency"] = agency
+        claims.update(extra or {})
+        return jwt.encode(claims, self._key, algorithm=self._algorithm, headers={"kid": self._kid})
+
+
+class TokenVerifier:
+    """Checks signature, expiry, issuer and audience against a PEM public key or a JWKS URL."""
+
+    def __init__(
+        self,
+        *,
+        audience: str,
+        issuer: str,
+        public_key_files: list[Path] | None = None,
+        jwks_url: str | None = None,
+        leeway_seconds: int = 30,
+    ) -> None:
+        self._audience = audience
+        self._issuer = issuer
+        self._keys = [load_public_key(p) for p in public_key_files or []]
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._leeway = leeway_seconds
+        if not self._keys and not self._jwks:
+            raise ValueError("TokenVerifier needs a public key or a JWKS URL")
+
+    def verify(self, token: str) -> Principal:
+        claims = self._decode(token)
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise InvalidToken("The token has no list of roles.", "令牌缺少角色列表。")
+        unknown = set(roles) - {r.value for r in Role}
+        if unknown:
+            raise InvalidToken(f"The token names unknown roles: {sorted(unknown)}.", "令牌包含未知角色。")
+        region = claims.get("region")
+        if region is not None and not (isinstance(region, str) and REGION_PATTERN.match(region)):
+            raise InvalidToken(
+                "The token's region must be a 2, 4, 6, 9 or 12-digit division code prefix.",
+                "令牌中的辖区必须是 2、4、6、9 或 12 位区划代码前缀。",
+            )
+        if Role.PARTNER in roles and not claims.get("agency"):
+            raise InvalidToken("A partner token must name its agency.", "合作机构令牌必须注明机构。")
+        return Principal(
+            sub=str(claims["sub"]),
+            roles=frozenset(roles),
+            region=region,
+            agency=claims.get("agency"),
+            token_id=claims.get("jti"),
+        )
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+                return jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience,
+                                  issuer=self._issuer, leeway=self._leeway, options=options)
+            last: Exception | None = None
+            for key in self._keys:
+                try:
+                    return jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience,
+                                      issuer=self._issuer, leeway=self._leeway, options=options)
+                except jwt.InvalidSignatureError as exc:
+                    last = exc
+                except jwt.InvalidAlgorithmError as exc:  # a key of the other kind
+                    last = exc
+            raise last or jwt.InvalidSignatureError("no key")
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("The token has expired. Get a new one.", "令牌已过期，请重新获取。") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken(
+                f"The token is not meant for this platform (audience must be '{self._audience}').",
+                "令牌的受众（aud）不是本平台。",
+            ) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidToken("The token was issued by an unknown issuer.", "令牌签发方未知。") from exc
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError) as exc:
+            raise InvalidToken("The token's signature is not valid.", "令牌签名无效。") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken(f"The token lacks the '{exc.claim}' claim.", f"令牌缺少 {exc.claim} 声明。") from exc
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"The token is not valid: {exc}.", "令牌无效。") from exc

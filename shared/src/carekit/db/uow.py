@@ -1,0 +1,61 @@
+"""Unit of work: one transaction that commits state and outbox rows together."""
+
+from types import TracebackType
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from carekit.db.engine import Database
+from carekit.db.kit_tables import outbox
+from carekit.events.envelope import EventEnvelope
+
+
+def outbox_channel(service_name: str) -> str:
+    """The LISTEN/NOTIFY channel a service's outbox relay waits on."""
+    return f"outbox_{service_name}"
+
+
+class UnitOfWork:
+    """`async with UnitOfWork(db, service) as uow:` … `uow.emit(event)` … `await uow.commit()`.
+
+    Leaving the block without `commit()` rolls everything back, events included.
+    """
+
+    def __init__(self, db: Database, service_name: str) -> None:
+        self._db = db
+        self._channel = outbox_channel(service_name)
+        self._events: list[EventEnvelope] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self._db.sessionmaker()
+        self._events = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.session.in_transaction():
+            await self.session.rollback()
+        await self.session.close()
+
+    def emit(self, event: EventEnvelope) -> None:
+        """Queue an event; it is written to the outbox in the same transaction at commit."""
+        self._events.append(event)
+
+    async def flush_events(self) -> None:
+        if not self._events:
+            return
+        rows = [{"event_id": e.id, "subject": e.type, "payload": e.to_json()} for e in self._events]
+        await self.session.execute(insert(outbox), rows)
+        # NOTIFY is transactional: the relay hears it only if this transaction commits.
+        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        self._events = []
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        self._events = []
+        await self.session.rollback()

@@ -1,0 +1,1 @@
+"""Embedded development/test servers and the `make run` orchestration."""

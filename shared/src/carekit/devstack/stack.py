@@ -1,0 +1,179 @@
+"""`make run`: embedded PostgreSQL and NATS (unless URLs are given), one database per service,
+migrations, the four services, readiness, and a clean stop on Ctrl-C."""
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from carekit.db.migrations import upgrade_to_head
+from carekit.devstack.catalogue import SERVICES, ServiceSpec
+from carekit.devstack.databases import create_database
+from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
+from carekit.auth.keys import ensure_dev_keys
+from carekit.paths import data_dir
+
+console = Console()
+
+
+@dataclass
+class Stack:
+    root: Path
+    postgres: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    database_urls: dict[str, str] = field(default_factory=dict)
+    nats_url: str = ""
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "stack.json"
+
+    def remembered(self) -> dict:
+        with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+            return json.loads(self.state_file.read_text())
+        return {}
+
+    def start_servers(self) -> None:
+        state = self.remembered()
+        given = {s.name: os.environ.get(f"{s.env_prefix}DATABASE_URL") for s in SERVICES}
+        if all(given.values()):
+            self.database_urls = {k: v for k, v in given.items() if v}
+            console.print("PostgreSQL: using the servers named by <SVC>_DATABASE_URL")
+        else:
+            with console.status("Starting PostgreSQL (embedded)…"):
+                self.postgres = EmbeddedPostgres(self.root / "pg", port=state.get("pg_port")).start()
+            for spec in SERVICES:
+                self.database_urls[spec.name] = given[spec.name] or self.postgres.url(spec.name)
+                if not given[spec.name]:
+                    asyncio.run(create_database(self.postgres.admin_url, spec.name))
+            console.print(f"PostgreSQL: 127.0.0.1:{self.postgres.port} (data in {self.root / 'pg'})")
+        if os.environ.get("NATS_URL"):
+            self.nats_url = os.environ["NATS_URL"]
+            console.print(f"NATS: using {self.nats_url}")
+        else:
+            with console.status("Starting NATS with JetStream (embedded)…"):
+                self.nats = EmbeddedNats(self.root / "nats", port=state.get("nats_port")).start()
+            self.nats_url = self.nats.url
+            console.print(f"NATS: {self.nats_url} (data in {self.root / 'nats'})")
+        self.state_file.write_text(json.dumps({
+            "pg_port": self.postgres.port if self.postgres else None,
+            "nats_port": self.nats.port if self.nats else None,
+        }))
+
+    def migrate(self) -> None:
+        import importlib
+
+        for spec in SERVICES:
+            root = importlib.import_module(f"{spec.name}.main").SERVICE_ROOT
+            with console.status(f"Migrating {spec.name}…"):
+                upgrade_to_head(root, self.database_urls[spec.name])
+        console.print("Migrations: all four databases at head")
+
+    def service_env(self, spec: ServiceSpec, port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env[f"{spec.env_prefix}DATABASE_URL"] = self.database_urls[spec.name]
+        env[f"{spec.env_prefix}PORT"] = str(port)
+        env["NATS_URL"] = self.nats_url
+        env.setdefault("GUANHUAI_DATA_DIR", str(self.root))
+        return env
+
+    def start_services(self) -> None:
+        log_dir = self.root / "logs"
+        log_dir.mkdir(exist_ok=True)
+        for spec in SERVICES:
+            port = int(os.environ.get(f"{spec.env_prefix}PORT", spec.default_port))
+            self.ports[spec.name] = port
+            log = (log_dir / f"{spec.name}.log").open("ab")
+            self.processes[spec.name] = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", spec.app_factory, "--host", "127.0.0.1",
+                 "--port", str(port), "--no-access-log"],
+                env=self.service_env(spec, port), stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    def wait_until_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(self.processes)
+        with console.status("Waiting for the services to be ready…"), httpx.Client(timeout=2) as client:
+            while pending and time.monotonic() < deadline:
+                for name in list(pending):
+                    if self.processes[name].poll() is not None:
+                        raise RuntimeError(f"{name} exited; see {self.root / 'logs' / (name + '.log')}")
+                    with contextlib.suppress(httpx.HTTPError):
+                        if client.get(f"http://127.0.0.1:{self.ports[name]}/readyz").status_code == 200:
+                            pending.discard(name)
+                time.sleep(0.2)
+        if pending:
+            raise RuntimeError(f"not ready after {timeout:.0f}s: {sorted(pending)}; see {self.root / 'logs'}")
+
+    def print_summary(self) -> None:
+        table = Table(title="Guanhuai (关怀) is running")
+        table.add_column("service")
+        table.add_column("API docs")
+        table.add_column("ready")
+        for name, port in self.ports.items():
+            table.add_row(name, f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/readyz")
+        console.print(table)
+        console.print("Get a token:  make token ROLE=caseworker REGION=360702")
+        console.print("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8001/v1/me")
+        console.print(f"Logs in {self.root / 'logs'}. Ctrl-C stops everything.")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.processes.clear()
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+
+def run_stack(ready_timeout: float = 60.0, exit_when_ready: bool = False) -> None:
+    stack = Stack(root=data_dir())
+    ensure_dev_keys()
+    stopping = False
+
+    def on_signal(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start_servers()
+        stack.migrate()
+        stack.start_services()
+        started = time.monotonic()
+        stack.wait_until_ready(ready_timeout)
+        console.print(f"All four services ready in {time.monotonic() - started:.1f}s")
+        stack.print_summary()
+        while not stopping and not exit_when_ready:
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None:
+                    console.print(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("Stopping…")
+        stack.stop()
+        console.print("Stopped.")
+
+

@@ -1,0 +1,3 @@
+from carekit.http.problems import Problem, ProblemError, problem_response
+
+__all__ = ["Problem", "ProblemError", "problem_response"]

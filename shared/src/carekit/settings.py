@@ -1,0 +1,74 @@
+"""Service settings: pydantic-settings, one env prefix per service, validated at start-up.
+
+A service subclasses `ServiceSettings` and sets `env_prefix` (e.g. ``REGISTRY_``) in its
+`model_config`; `NATS_URL` is shared by all services and has no prefix.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_PREFIX = "dev-insecure-"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    service_name: str
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = Field(description="postgresql+asyncpg://user@host:port/db of this service's own database")
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222",
+        validation_alias=AliasChoices("NATS_URL", "nats_url"),
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = ""
+    log_level: str = "INFO"
+    log_json: bool | None = None
+
+    # Auth: tokens are verified with a PEM public key (file) or a JWKS URL.
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "guanhuai"
+    jwt_audience: str = "guanhuai"
+    jwt_leeway_seconds: int = 30
+    # Private key this service signs its own service-to-service tokens with.
+    service_signing_key_file: Path | None = None
+    service_signing_key_id: str = "dev"
+
+    # Events
+    outbox_batch_size: int = 500
+    outbox_lease_seconds: float = 30.0
+    outbox_poll_seconds: float = 1.0
+    consumer_max_deliveries: int = 5
+    consumer_backoff_seconds: float = 1.0
+    consumer_ack_wait_seconds: float = 30.0
+    consumer_batch_size: int = 100
+    stream_duplicate_window_seconds: float = 120.0
+    stream_replicas: int = 1
+
+    # Secret used to key cursors and other tamper-evident tokens.
+    cursor_secret: SecretStr = SecretStr(DEV_SECRET_PREFIX + "cursor-secret")
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets_outside_dev(self) -> "ServiceSettings":
+        if self.environment == "dev" or self.environment == "test":
+            return self
+        weak = [
+            name
+            for name, value in self
+            if isinstance(value, SecretStr) and value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+        ]
+        if weak:
+            raise ValueError(f"default development secrets are not allowed in {self.environment}: {weak}")
+        if not (self.jwt_public_key_file or self.jwt_jwks_url):
+            raise ValueError(f"{self.environment} needs jwt_public_key_file or jwt_jwks_url")
+        return self
+
+    @property
+    def stream_name(self) -> str:
+        """The JetStream stream this service produces to."""
+        return self.service_name.upper()
