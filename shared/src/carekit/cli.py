@@ -79,3 +79,7 @@ def migrate(service: Annotated[str | None, typer.Argument(help="One service, or 
         url = os.environ[f"{spec.env_prefix}DATABASE_URL"]
         upgrade_to_head(importlib.import_module(f"{spec.name}.main").SERVICE_ROOT, url)
         typer.echo(f"{spec.name}: at head")
+
+
+if __name__ == "__main__":
+    app()

@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
+from opentelemetry.trace import SpanKind
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from carekit.db.engine import Database
@@ -25,6 +26,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import EventEnvelope, InvalidEvent
 from carekit.logging import bind_context, get_logger
 from carekit.metrics import DEAD_LETTERS, EVENT_LATENCY, EVENTS_HANDLED, REDELIVERIES
+from carekit.tracing import context_from_traceparent, current_trace_id, tracer
 
 log = get_logger(__name__)
 
@@ -176,7 +178,11 @@ class InboxConsumer:
 
     async def _dispatch(self, uow: UnitOfWork, event: EventEnvelope) -> None:
         handler = self.sub.handlers.get(event.type)
-        if handler is not None:
+        if handler is None:
+            return
+        parent = context_from_traceparent(event.traceparent)
+        with tracer().start_as_current_span(f"handle {event.type}", context=parent, kind=SpanKind.CONSUMER):
+            bind_context(event_id=str(event.id), event_type=event.type, trace_id=current_trace_id())
             await handler(uow, event)
 
     async def handle_replayed(self, event: EventEnvelope) -> bool:
