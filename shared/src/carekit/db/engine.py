@@ -38,6 +38,8 @@ class Database:
 
     async def current_revision(self) -> str | None:
         async with self.engine.connect() as conn:
+            if (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar() is None:
+                return None  # never migrated
             result = await conn.execute(text("SELECT version_num FROM alembic_version"))
             return result.scalar_one_or_none()
 
