@@ -29,11 +29,15 @@ class ServiceTokenSource:
         return self._token
 
 
-def service_http_client(base_url: str, tokens: ServiceTokenSource, *, timeout: float = 5.0) -> httpx.AsyncClient:
+def service_http_client(
+    base_url: str, tokens: ServiceTokenSource, *, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     async def authorise(request: httpx.Request) -> None:
         request.headers["Authorization"] = f"Bearer {tokens.token()}"
         carrier: dict[str, str] = {}
         inject_headers(carrier)
         request.headers.update(carrier)
 
-    return httpx.AsyncClient(base_url=base_url, timeout=timeout, event_hooks={"request": [authorise]})
+    return httpx.AsyncClient(
+        base_url=base_url, timeout=timeout, transport=transport, event_hooks={"request": [authorise]}
+    )
