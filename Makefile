@@ -23,7 +23,7 @@ $(TOOLS)/bin/uv:
 bootstrap: $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOOLS)/bin/uv,)
 
 sync: bootstrap
-	$(UV) sync --frozen
+	@$(UV) sync --frozen --quiet
 
 run: sync
 	$(UV) run --frozen guanhuai run

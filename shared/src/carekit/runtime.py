@@ -12,6 +12,7 @@ from carekit.auth.keys import ensure_dev_keys
 from carekit.auth.service_client import ServiceTokenSource
 from carekit.auth.tokens import TokenIssuer, TokenVerifier
 from carekit.db.engine import Database
+from carekit.db.housekeeping import prune
 from carekit.db.migrations import head_revision
 from carekit.db.uow import UnitOfWork, outbox_channel
 from carekit.events.consumer import InboxConsumer, Subscription
@@ -74,6 +75,21 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._connect_and_run(), name="nats-runtime"))
+        self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    async def _housekeeping(self) -> None:
+        s = self.settings
+        while True:
+            try:
+                keys, inbox = await prune(self.db, idempotency_ttl_hours=s.idempotency_ttl_hours,
+                                          inbox_retention_days=s.inbox_retention_days)
+                if keys or inbox:
+                    log.info("pruned bookkeeping", idempotency_keys=keys, inbox_rows=inbox)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retried at the next interval
+                log.warning("housekeeping failed", error=str(exc))
+            await asyncio.sleep(s.housekeeping_interval_seconds)
 
     async def wait_until_running(self, timeout: float = 30.0) -> None:
         await asyncio.wait_for(self._nats_ready.wait(), timeout)
@@ -97,7 +113,7 @@ class ServiceRuntime:
             try:
                 await ensure_stream(self.js, service_stream(
                     s.service_name, duplicate_window_seconds=s.stream_duplicate_window_seconds,
-                    replicas=s.stream_replicas))
+                    replicas=s.stream_replicas, max_age_seconds=s.stream_max_age_seconds))
                 await ensure_stream(self.js, dead_letter_stream(s.service_name, replicas=s.stream_replicas))
                 break
             except asyncio.CancelledError:

@@ -39,3 +39,27 @@ async def test_metrics_cover_requests_outbox_and_consumers(migrated_database, na
     assert 'outbox_oldest_age_seconds{service="c3"}' in text
     assert 'consumer_lag{consumer="c3-notes",service="c3"}' in text
     assert 'dead_letter_backlog{service="c3"}' in text
+
+
+async def test_housekeeping_prunes_only_expired_rows(migrated_database) -> None:
+    import asyncpg
+
+    from carekit.db.engine import Database, asyncpg_dsn
+    from carekit.db.housekeeping import prune
+
+    url = await migrated_database("c4", ROOT)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) VALUES "
+            "('s', 'old', 'h', now() - interval '2 days'), ('s', 'new', 'h', now())")
+        await conn.execute(
+            "INSERT INTO inbox (consumer, event_id, event_type, handled_at) VALUES "
+            "('c', gen_random_uuid(), 't', now() - interval '40 days'), ('c', gen_random_uuid(), 't', now())")
+        db = Database(url)
+        assert await prune(db, idempotency_ttl_hours=24, inbox_retention_days=30) == (1, 1)
+        await db.dispose()
+        assert await conn.fetchval("SELECT key FROM idempotency_keys") == "new"
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 1
+    finally:
+        await conn.close()

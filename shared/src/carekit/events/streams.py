@@ -30,13 +30,17 @@ class StreamSpec:
         )
 
 
-def service_stream(service_name: str, *, duplicate_window_seconds: float = 120.0, replicas: int = 1) -> StreamSpec:
+def service_stream(
+    service_name: str, *, duplicate_window_seconds: float = 120.0, replicas: int = 1,
+    max_age_seconds: float | None = None,
+) -> StreamSpec:
     """The one stream a service produces to: name `REGISTRY`, subjects `registry.>`."""
     return StreamSpec(
         name=service_name.upper(),
         subjects=[f"{service_name}.>"],
         duplicate_window_seconds=duplicate_window_seconds,
         replicas=replicas,
+        max_age_seconds=max_age_seconds,
     )
 
 

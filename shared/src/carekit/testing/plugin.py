@@ -1,8 +1,10 @@
 """pytest plugin: one embedded PostgreSQL and one embedded NATS per test session.
 
 Each test module gets fresh databases migrated with Alembic (`migrated_database`) and a NATS
-server with no streams left from other modules. Set `DATABASE_URL` (an admin URL on a server
-where databases may be created) and/or `NATS_URL` to test against servers of your own instead.
+server with no streams left from other modules. Set `TEST_DATABASE_URL` (an admin URL on a server
+where `t_*` databases may be created and dropped) and/or `TEST_NATS_URL` (a server whose streams
+may ALL be deleted) to test against servers of your own instead. The names differ from the
+services' own settings on purpose, so that a shell set up for `make run` never gets wiped.
 """
 
 import asyncio
@@ -39,8 +41,8 @@ def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("DATABASE_URL"):
-        yield os.environ["DATABASE_URL"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
         return
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", fast=True).start()
     try:
@@ -51,8 +53,8 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if os.environ.get("NATS_URL"):
-        yield os.environ["NATS_URL"]
+    if os.environ.get("TEST_NATS_URL"):
+        yield os.environ["TEST_NATS_URL"]
         return
     server = EmbeddedNats(tmp_path_factory.mktemp("nats")).start()
     try:
