@@ -49,6 +49,12 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 100
     stream_duplicate_window_seconds: float = 120.0
     stream_replicas: int = 1
+    stream_max_age_seconds: float | None = None  # None: keep the event history
+
+    # Housekeeping: how long idempotency keys and inbox rows are kept.
+    idempotency_ttl_hours: float = 24.0
+    inbox_retention_days: float = 30.0
+    housekeeping_interval_seconds: float = 3600.0
 
     # Secret used to key cursors and other tamper-evident tokens.
     cursor_secret: SecretStr = SecretStr(DEV_SECRET_PREFIX + "cursor-secret")
