@@ -8,7 +8,6 @@ Create Date: 2026-11-24
 from collections.abc import Sequence
 
 from alembic import op
-
 from carekit.db.kit_tables import create_kit_tables, drop_kit_tables
 
 revision: str = "0001"

@@ -49,8 +49,13 @@ def run_env(target_metadata: MetaData | None) -> None:
     """The body of a service's `migrations/env.py` (online, async)."""
     config = context.config
 
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        # The kit's own tables (outbox, inbox, …) are not in a service's metadata: never drop them.
+        return not (type_ == "table" and reflected and compare_to is None)
+
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
 
