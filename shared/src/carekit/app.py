@@ -1,6 +1,6 @@
 """The service app factory: every Guanhuai service is built by `create_service_app`."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -33,7 +33,9 @@ def create_service_app(
     description: str,
     routers: Sequence[APIRouter] = (),
     subscriptions: Sequence[Subscription] = (),
+    exception_handlers: dict[type[Exception], Callable] | None = None,
     version: str = "0.1.0",
+    on_startup: Sequence[Callable[[FastAPI], Awaitable[None]]] = (),
 ) -> FastAPI:
     runtime = ServiceRuntime(settings, service_root, list(subscriptions))
 
@@ -42,6 +44,8 @@ def create_service_app(
         configure_logging(settings.log_level, settings.log_json)
         configure_tracing(settings.service_name)
         await runtime.start()
+        for hook in on_startup:
+            await hook(_app)
         log.info("service started", service=settings.service_name, port=settings.port)
         try:
             yield
@@ -60,6 +64,8 @@ def create_service_app(
     app.state.token_verifier = build_verifier(settings)
     app.state.service_tokens = build_service_tokens(settings)
     install_problem_handlers(app)
+    for exc_type, handler in (exception_handlers or {}).items():
+        app.add_exception_handler(exc_type, handler)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, service_name=settings.service_name)
     app.include_router(health.router)

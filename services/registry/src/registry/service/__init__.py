@@ -1,1 +1,1 @@
-"""service layer of the registry."""
+"""Use cases of the registry: plain async functions taking a unit of work and ids or commands."""

@@ -1,0 +1,82 @@
+"""Queries the registry's services share. Functions take a session and return table records."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.db.tables import HouseholdRecord, LifeEventRecord, PersonRecord
+
+
+@dataclass
+class HouseholdBundle:
+    """A household with everyone its facts depend on and all their life events."""
+
+    household: HouseholdRecord
+    persons: list[PersonRecord]
+    events: list[LifeEventRecord]
+
+
+async def household(session: AsyncSession, household_id: uuid.UUID, *, lock: bool = False) -> HouseholdRecord | None:
+    stmt = select(HouseholdRecord).where(HouseholdRecord.id == household_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def person(session: AsyncSession, person_id: uuid.UUID, *, lock: bool = False) -> PersonRecord | None:
+    stmt = select(PersonRecord).where(PersonRecord.id == person_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def person_by_id_index(session: AsyncSession, index: str) -> PersonRecord | None:
+    stmt = select(PersonRecord).where(PersonRecord.id_number_index == index)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def events_of(session: AsyncSession, *, person_id: uuid.UUID | None = None,
+                    household_id: uuid.UUID | None = None) -> list[LifeEventRecord]:
+    stmt = select(LifeEventRecord).order_by(LifeEventRecord.effective_date, LifeEventRecord.seq)
+    if person_id is not None:
+        stmt = stmt.where(LifeEventRecord.person_id == person_id)
+    if household_id is not None:
+        stmt = stmt.where(LifeEventRecord.household_id == household_id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def household_bundle(session: AsyncSession, household_id: uuid.UUID) -> HouseholdBundle | None:
+    found = await household(session, household_id)
+    if found is None:
+        return None
+    ever_here = select(LifeEventRecord.person_id).where(
+        LifeEventRecord.household_id == household_id, LifeEventRecord.person_id.is_not(None))
+    members = list((await session.execute(select(PersonRecord).where(
+        or_(PersonRecord.household_id == household_id, PersonRecord.id.in_(ever_here))))).scalars())
+    parent_ids = [p.id for p in members]
+    adopted = select(LifeEventRecord.person_id).where(
+        LifeEventRecord.kind == "adopted",
+        LifeEventRecord.payload["parent_id"].astext.in_([str(i) for i in parent_ids]))
+    children = list((await session.execute(select(PersonRecord).where(
+        or_(PersonRecord.mother_id.in_(parent_ids), PersonRecord.father_id.in_(parent_ids),
+            PersonRecord.id.in_(adopted))))).scalars()) if parent_ids else []
+    persons = {p.id: p for p in members + children}
+    events = list((await session.execute(select(LifeEventRecord).where(
+        or_(LifeEventRecord.person_id.in_(list(persons)), LifeEventRecord.household_id == household_id)
+    ).order_by(LifeEventRecord.effective_date, LifeEventRecord.seq))).scalars())
+    return HouseholdBundle(found, list(persons.values()), events)
+
+
+async def households_of_parents(session: AsyncSession, person: PersonRecord) -> set[uuid.UUID]:
+    """The households whose facts may change when this person changes: theirs and their parents'."""
+    affected = {person.household_id}
+    parent_ids = [pid for pid in (person.mother_id, person.father_id) if pid]
+    adoptive = await session.execute(select(LifeEventRecord.payload).where(
+        LifeEventRecord.person_id == person.id, LifeEventRecord.kind == "adopted"))
+    parent_ids += [uuid.UUID(p["parent_id"]) for p in adoptive.scalars()]
+    if parent_ids:
+        rows = await session.execute(select(PersonRecord.household_id).where(PersonRecord.id.in_(parent_ids)))
+        affected |= set(rows.scalars())
+    return affected

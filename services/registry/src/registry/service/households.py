@@ -1,0 +1,74 @@
+"""Registering and reading households."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from carekit.auth.principal import Principal
+from carekit.db.uow import UnitOfWork
+from registry.db.tables import HouseholdRecord, LifeEventRecord
+from registry.domain.divisions import DivisionTable
+from registry.domain.errors import FieldError
+from registry.domain.history import LifeEventKind
+from registry.domain.model import HukouType
+from registry.events.outgoing import HOUSEHOLD_REGISTERED, HOUSEHOLD_UPDATED, registry_event
+
+
+class OutsideRegion(Exception):
+    """The caller may not act on this division code (answered as 404 or 422 by the views)."""
+
+
+@dataclass(frozen=True)
+class NewHousehold:
+    division_code: str
+    hukou_type: HukouType
+    address: str = ""
+    residence_division_code: str | None = None
+    registered_on: date | None = None
+
+
+def visible_to(principal: Principal, record: HouseholdRecord) -> bool:
+    """Caseworkers see households registered in their region, and migrants living there (同服务)."""
+    return principal.covers(record.division_code) or bool(
+        record.residence_division_code and principal.covers(record.residence_division_code))
+
+
+async def register_household(uow: UnitOfWork, principal: Principal, new: NewHousehold, divisions: DivisionTable,
+                             today: date) -> HouseholdRecord:
+    registered_on = new.registered_on or today
+    if registered_on > today:
+        raise FieldError("registered_on", "The registration date is in the future.", "登记日期不能晚于今天。")
+    divisions.require(new.division_code, registered_on)
+    if new.residence_division_code:
+        divisions.require(new.residence_division_code, registered_on, "residence_division_code")
+    if not principal.covers(new.division_code):
+        raise FieldError("division_code", "This division is outside your region.", "该区划不在您的辖区内。")
+    record = HouseholdRecord(
+        id=uuid.uuid4(), division_code=new.division_code, hukou_type=new.hukou_type.value,
+        residence_division_code=new.residence_division_code or None, address=new.address.strip(),
+        created_by=principal.sub,
+    )
+    uow.session.add(record)
+    await uow.session.flush()
+    if new.residence_division_code:
+        uow.session.add(LifeEventRecord(
+            id=uuid.uuid4(), household_id=record.id, kind=LifeEventKind.RESIDENCE_CHANGED.value,
+            effective_date=registered_on, recorded_by=principal.sub,
+            payload={"residence_division_code": new.residence_division_code}))
+    uow.emit(registry_event(HOUSEHOLD_REGISTERED, str(record.id), _household_data(record)))
+    return record
+
+
+async def change_address(uow: UnitOfWork, record: HouseholdRecord, address: str) -> HouseholdRecord:
+    """The caller has checked the version (If-Match) and the region."""
+    record.address = address.strip()
+    record.version += 1
+    uow.session.add(record)
+    uow.emit(registry_event(HOUSEHOLD_UPDATED, str(record.id), _household_data(record)))
+    return record
+
+
+def _household_data(record: HouseholdRecord) -> dict:
+    return {"household_id": str(record.id), "division_code": record.division_code,
+            "residence_division_code": record.residence_division_code, "hukou_type": record.hukou_type,
+            "status": record.status}
