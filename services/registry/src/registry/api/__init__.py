@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from registry.api import audit, households, persons
+
+routers: list[APIRouter] = [households.router, persons.router, audit.router]

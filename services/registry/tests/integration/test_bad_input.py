@@ -1,0 +1,91 @@
+"""Bad input: 422 problem+json naming the field, and nothing partly written."""
+
+from datetime import date, timedelta
+
+import asyncpg
+import pytest
+from registry_support import VILLAGE, caseworker, family, registry, resident_id  # noqa: F401
+
+from carekit.db.engine import asyncpg_dsn
+
+GOOD = resident_id(date(1980, 1, 1), female=False, serial=31)
+
+
+async def count(client, table: str) -> int:  # noqa: ANN001
+    conn = await asyncpg.connect(asyncpg_dsn(client._transport.app.state.test_database_url))
+    try:
+        return await conn.fetchval(f"SELECT count(*) FROM {table}")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(("fields", "bad_field"), [
+    ({"id_number": GOOD[:-1] + ("0" if GOOD[-1] != "0" else "1")}, "id_number"),  # bad check character
+    ({"id_number": GOOD, "birth_date": "1980-01-02"}, "birth_date"),  # disagrees with the number
+    ({"id_number": GOOD, "sex": "female"}, "sex"),  # disagrees with the number
+    ({"sex": "male", "birth_date": (date.today() + timedelta(days=3)).isoformat()}, "birth_date"),  # future
+    ({"sex": "male"}, "birth_date"),  # neither ID nor birth date
+    ({"id_number": GOOD, "phone": "12345"}, "phone"),
+    ({"id_number": GOOD, "bank_card": "6222020200112233441"}, "bank_card"),  # Luhn fails
+    ({"id_number": GOOD, "relation": "cousin"}, "relation"),
+])
+async def test_bad_person_is_refused_and_nothing_is_written(family, fields, bad_field) -> None:  # noqa: ANN001
+    await family.household()
+    persons, events = await count(family.client, "persons"), await count(family.client, "life_events")
+    body = {"household_id": family.household_id, "name": "赵六", "relation": "head"} | fields
+    response = await family.client.post("/v1/persons", json=body, headers=family.headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["errors"][0]["field"] == bad_field
+    assert problem["errors"][0]["message_zh"]
+    assert (await count(family.client, "persons"), await count(family.client, "life_events")) == (persons, events)
+
+
+async def test_child_older_than_parent_and_death_before_birth(family) -> None:  # noqa: ANN001
+    await family.household()
+    await family.person("mother", name="孙丽", relation="head", sex="female", birth_date="1990-01-01")
+    older = await family.client.post("/v1/persons", headers=family.headers, json={
+        "household_id": family.household_id, "name": "孙小", "relation": "child", "sex": "male",
+        "birth_date": "1985-01-01", "mother_id": family.people["mother"]})
+    assert older.status_code == 422 and older.json()["errors"][0]["field"] == "mother_id"
+    early = await family.client.post(f"/v1/persons/{family.people['mother']}/events", headers=family.headers,
+                                     json={"kind": "death", "effective_date": "1989-12-31"})
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "effective_date"
+    future = await family.client.post(f"/v1/persons/{family.people['mother']}/events", headers=family.headers,
+                                      json={"kind": "death", "effective_date": "2999-01-01"})
+    assert future.status_code == 422
+
+
+async def test_unknown_or_malformed_division_code(registry, caseworker) -> None:  # noqa: ANN001
+    unknown = await registry.post("/v1/households", headers=caseworker,
+                                  json={"division_code": "360702999999", "hukou_type": "rural"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "division_code"
+    malformed = await registry.post("/v1/households", headers=caseworker,
+                                    json={"division_code": "36070", "hukou_type": "rural"})
+    assert malformed.status_code == 422
+    retired = await registry.post("/v1/households", headers=caseworker,
+                                  json={"division_code": "360702191002", "hukou_type": "rural"})
+    assert retired.status_code == 422 and "retired" in retired.json()["errors"][0]["message"]
+
+
+async def test_duplicate_id_number_is_409_with_a_link(family) -> None:  # noqa: ANN001
+    await family.household()
+    first = await family.person("a", name="钱七", relation="head", id_number=GOOD)
+    again = await family.client.post("/v1/persons", headers=family.headers, json={
+        "household_id": family.household_id, "name": "钱七", "relation": "head", "id_number": GOOD.lower()})
+    assert again.status_code == 409
+    assert again.json()["type"] == "urn:guanhuai:problem:duplicate-person"
+    assert again.json()["existing_person"] == f"/v1/persons/{first['id']}"
+
+
+async def test_life_events_are_append_only_in_the_database(family) -> None:  # noqa: ANN001
+    await family.household()
+    await family.person("a", name="周八", relation="head", id_number=GOOD)
+    conn = await asyncpg.connect(asyncpg_dsn(family.client._transport.app.state.test_database_url))
+    try:
+        for sql in ("UPDATE life_events SET effective_date = '2000-01-01'", "DELETE FROM life_events"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+    finally:
+        await conn.close()
