@@ -2,8 +2,9 @@
 
 Test modules import the fixtures they use from here (`from registry_support import registry, …`)."""
 
+import itertools
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import pytest_asyncio
@@ -43,10 +44,16 @@ def caseworker(tokens) -> dict[str, str]:
 class Family:
     """Builds a household through the public API and remembers the ids."""
 
+    _numbers = itertools.count(1)
+
     def __init__(self, client, headers) -> None:  # noqa: ANN001
         self.client, self.headers = client, headers
         self.household_id = ""
         self.people: dict[str, str] = {}
+        self.n = next(self._numbers)  # families in one module share a database: their ID numbers differ
+
+    def id_number(self, birth: date, *, female: bool) -> str:
+        return resident_id(birth + timedelta(days=self.n // 90), female=female, serial=self.n % 90 + 1)
 
     async def household(self, **overrides) -> dict:  # noqa: ANN003
         body = {"division_code": VILLAGE, "hukou_type": "rural", "address": "章贡区某村1号"} | overrides
@@ -87,9 +94,9 @@ def family(registry, caseworker) -> Family:  # noqa: ANN001
 async def only_child_family(family: Family) -> Family:
     await family.household()
     await family.person("father", name="王建国", relation="head",
-                        id_number=resident_id(date(1966, 5, 1), female=False), phone="13800138000")
+                        id_number=family.id_number(date(1966, 5, 1), female=False), phone="13800138000")
     await family.person("mother", name="李秀英", relation="spouse",
-                        id_number=resident_id(date(1968, 3, 2), female=True))
+                        id_number=family.id_number(date(1968, 3, 2), female=True))
     await family.person("daughter", name="王小红", relation="child", mother_id="mother", father_id="father",
-                        id_number=resident_id(date(1995, 8, 8), female=True))
+                        id_number=family.id_number(date(1995, 8, 8), female=True))
     return family

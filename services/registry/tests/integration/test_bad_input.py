@@ -81,7 +81,7 @@ async def test_duplicate_id_number_is_409_with_a_link(family) -> None:  # noqa: 
 
 async def test_life_events_are_append_only_in_the_database(family) -> None:  # noqa: ANN001
     await family.household()
-    await family.person("a", name="周八", relation="head", id_number=GOOD)
+    await family.person("a", name="周八", relation="head", sex="male", birth_date="1970-01-01")
     conn = await asyncpg.connect(asyncpg_dsn(family.client._transport.app.state.test_database_url))
     try:
         for sql in ("UPDATE life_events SET effective_date = '2000-01-01'", "DELETE FROM life_events"):

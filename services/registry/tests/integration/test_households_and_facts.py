@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from registry_support import COUNTY, caseworker, family, only_child_family, registry, resident_id  # noqa: F401
+from registry_support import COUNTY, caseworker, family, only_child_family, registry  # noqa: F401
 
 from registry.events import outgoing
 
@@ -88,7 +88,7 @@ async def test_events_out_carry_no_pii(registry, family) -> None:  # noqa: ANN00
     assert outgoing.HOUSEHOLD_REGISTERED in types and outgoing.PERSON_DIED in types
     assert outgoing.HOUSEHOLD_FACTS_CHANGED in types
     text = str(published)
-    for secret in ("王建国", "13800138000", resident_id(date(1966, 5, 1), female=False)):
+    for secret in ("王建国", "13800138000", family.id_number(date(1966, 5, 1), female=False)):
         assert secret not in text
     died = next(e for e in published if e["type"] == outgoing.PERSON_DIED)
     assert died["data"]["division_code"].startswith(COUNTY) and len(died["data"]["id_number_index"]) == 64
