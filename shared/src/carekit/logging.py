@@ -13,12 +13,22 @@ PII_KEYS = frozenset(
 MASK = "***"
 
 
+def _normalise(key: object) -> str:
+    """`nationalId`, `National-ID` and `national_id` are the same key."""
+    return str(key).lower().replace("_", "").replace("-", "")
+
+
+_PII_NORMALISED = frozenset(_normalise(k) for k in PII_KEYS)
+
+
 def mask_pii(value: Any) -> Any:
     """Replace the value of every PII key, at any depth, with a mask."""
     if isinstance(value, Mapping):
-        return {k: (MASK if str(k).lower() in PII_KEYS else mask_pii(v)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(mask_pii(v) for v in value)
+        return {k: (MASK if _normalise(k) in _PII_NORMALISED else mask_pii(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_pii(v) for v in value]
+    if isinstance(value, tuple):  # a plain tuple: named tuples cannot be rebuilt from one iterable
+        return tuple(mask_pii(v) for v in value)
     return value
 
 

@@ -11,6 +11,8 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_PREFIX = "dev-insecure-"
+# An empty CURSOR_SECRET would make every HMAC-signed cursor forgeable.
+MIN_SECRET_LENGTH = 16
 
 
 class ServiceSettings(BaseSettings):
@@ -56,6 +58,14 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: float = 30.0
     housekeeping_interval_seconds: float = 3600.0
 
+    # PII at rest: "kid:<base64 32 bytes>,…" and the key id new values are sealed with. The blind-index
+    # key is platform-wide (BLIND_INDEX_KEY) so services can match people by the published index.
+    pii_keys: SecretStr | None = None
+    pii_active_key: str = "dev"
+    blind_index_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BLIND_INDEX_KEY", "blind_index_key")
+    )
+
     # Secret used to key cursors and other tamper-evident tokens.
     cursor_secret: SecretStr = SecretStr(DEV_SECRET_PREFIX + "cursor-secret")
 
@@ -66,10 +76,17 @@ class ServiceSettings(BaseSettings):
         weak = [
             name
             for name, value in self
-            if isinstance(value, SecretStr) and value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+            if isinstance(value, SecretStr)
+            and (value.get_secret_value().startswith(DEV_SECRET_PREFIX)
+                 or len(value.get_secret_value()) < MIN_SECRET_LENGTH)
         ]
         if weak:
-            raise ValueError(f"default development secrets are not allowed in {self.environment}: {weak}")
+            raise ValueError(
+                f"default development, empty or short (< {MIN_SECRET_LENGTH} characters) secrets are not "
+                f"allowed in {self.environment}: {weak}"
+            )
+        if self.pii_keys is None or self.blind_index_key is None:
+            raise ValueError(f"{self.environment} needs pii_keys and BLIND_INDEX_KEY")
         if not (self.jwt_public_key_file or self.jwt_jwks_url):
             raise ValueError(f"{self.environment} needs jwt_public_key_file or jwt_jwks_url")
         return self

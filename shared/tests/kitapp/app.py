@@ -15,7 +15,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.deps import CurrentPrincipal, PageDep, UowDep
 from carekit.events.consumer import Subscription
 from carekit.events.envelope import EventEnvelope, new_event
-from carekit.http.etag import require_if_match, set_etag
+from carekit.http.etag import precondition_failed, require_if_match, set_etag
 from carekit.http.pagination import Page, next_cursor
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from carekit.settings import ServiceSettings
@@ -73,10 +73,15 @@ def build_router(service: str) -> APIRouter:
                           request: Request, response: Response) -> NotePublic:
         note = await _load(uow, note_id, principal)
         require_if_match(request, note.id, note.version)
-        await uow.session.execute(
-            text("UPDATE notes SET body = :body, version = version + 1 WHERE id = :id"),
-            {"id": note_id, "body": body.body},
+        # Guarded by version: a writer that committed since `_load` makes this match no row.
+        result = await uow.session.execute(
+            text("UPDATE notes SET body = :body, version = version + 1 "
+                 "WHERE id = :id AND version = :version"),
+            {"id": note_id, "body": body.body, "version": note.version},
         )
+        if result.rowcount == 0:
+            current = await _load(uow, note_id, principal)
+            raise precondition_failed(current.id, current.version)
         await uow.commit()
         updated = note.model_copy(update={"body": body.body, "version": note.version + 1})
         set_etag(response, updated.id, updated.version)
@@ -84,11 +89,14 @@ def build_router(service: str) -> APIRouter:
 
     @router.get("", response_model=Page[NotePublic])
     async def list_notes(principal: CurrentPrincipal, uow: UowDep, page: PageDep, request: Request) -> Page[NotePublic]:
+        if not principal.is_service and not principal.region:
+            return Page(items=[])  # covers nothing, like `Principal.covers`
         after = (page.after or {}).get("id", "00000000-0000-0000-0000-000000000000")
         rows = await uow.session.execute(
             text("SELECT id, region, body, version FROM notes WHERE region LIKE :prefix AND id > :after "
                  "ORDER BY id LIMIT :limit"),
-            {"prefix": (principal.region or "") + "%", "after": uuid.UUID(after), "limit": page.limit},
+            {"prefix": ("" if principal.is_service else principal.region) + "%", "after": uuid.UUID(after),
+             "limit": page.limit},
         )
         items = [NotePublic(**row._mapping) for row in rows]
         return Page(items=items, next_cursor=next_cursor(request, items, page.limit, lambda n: {"id": str(n.id)}))

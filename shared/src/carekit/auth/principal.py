@@ -18,7 +18,8 @@ class Role(StrEnum):
 
 
 # A jurisdiction is a prefix of a 12-digit division code: province, prefecture, county, township, village.
-REGION_PATTERN = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")
+# ASCII digits only (`\d` takes any Unicode digit) and `\Z`, as `$` lets a trailing newline through.
+REGION_PATTERN = re.compile(r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})\Z")
 
 
 class OutsideJurisdiction(Exception):

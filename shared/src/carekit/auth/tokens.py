@@ -7,12 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from carekit.auth.keys import load_private_key, load_public_key
 from carekit.auth.principal import REGION_PATTERN, Principal, Role
 
 ALGORITHMS = ["EdDSA", "RS256"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss"]
+# Which public keys check which algorithm. Given a key of the wrong type PyJWT raises TypeError or
+# InvalidKeyError rather than a signature error, so keys are matched to the token's `alg` first.
+_KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "EdDSA": (Ed25519PublicKey, Ed448PublicKey),
+    "RS256": (RSAPublicKey,),
+}
 
 
 class InvalidToken(Exception):
@@ -93,31 +102,35 @@ class TokenVerifier:
                 "The token's region must be a 2, 4, 6, 9 or 12-digit division code prefix.",
                 "令牌中的辖区必须是 2、4、6、9 或 12 位区划代码前缀。",
             )
-        if Role.PARTNER in roles and not claims.get("agency"):
+        agency = claims.get("agency")
+        if agency is not None and not isinstance(agency, str):
+            raise InvalidToken("The token's agency must be a string.", "令牌中的机构必须是字符串。")
+        if Role.PARTNER in roles and not agency:
             raise InvalidToken("A partner token must name its agency.", "合作机构令牌必须注明机构。")
         return Principal(
             sub=str(claims["sub"]),
             roles=frozenset(roles),
             region=region,
-            agency=claims.get("agency"),
+            agency=agency,
             token_id=claims.get("jti"),
         )
 
     def _decode(self, token: str) -> dict[str, Any]:
-        options = {"require": ["exp", "iat", "sub", "aud", "iss"]}
         try:
-            if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
-                return jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience,
-                                  issuer=self._issuer, leeway=self._leeway, options=options)
+            alg = jwt.get_unverified_header(token).get("alg")
+            if alg not in ALGORITHMS:
+                raise jwt.InvalidAlgorithmError(f"algorithm {alg!r} is not allowed")
+            candidates = [self._jwks.get_signing_key_from_jwt(token).key] if self._jwks else self._keys
+            keys = [key for key in candidates if isinstance(key, _KEY_TYPES[alg])]
+            if not keys:
+                raise jwt.InvalidSignatureError(f"no {alg} key is trusted")
             last: Exception | None = None
-            for key in self._keys:
+            for key in keys:
                 try:
-                    return jwt.decode(token, key, algorithms=ALGORITHMS, audience=self._audience,
-                                      issuer=self._issuer, leeway=self._leeway, options=options)
+                    return jwt.decode(token, key, algorithms=[alg], audience=self._audience,
+                                      issuer=self._issuer, leeway=self._leeway,
+                                      options={"require": REQUIRED_CLAIMS})
                 except jwt.InvalidSignatureError as exc:
-                    last = exc
-                except jwt.InvalidAlgorithmError as exc:  # a key of the other kind
                     last = exc
             raise last or jwt.InvalidSignatureError("no key")
         except jwt.ExpiredSignatureError as exc:
@@ -135,3 +148,5 @@ class TokenVerifier:
             raise InvalidToken(f"The token lacks the '{exc.claim}' claim.", f"令牌缺少 {exc.claim} 声明。") from exc
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"The token is not valid: {exc}.", "令牌无效。") from exc
+        except (TypeError, ValueError) as exc:  # a malformed key or token deep inside PyJWT/cryptography
+            raise InvalidToken("The token is not valid.", "令牌无效。") from exc

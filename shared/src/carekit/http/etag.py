@@ -14,7 +14,11 @@ def set_etag(response: Response, entity_id: object, version: int) -> None:
 
 
 def require_if_match(request: Request, entity_id: object, version: int) -> None:
-    """Refuse an update unless the caller proves it saw the current version."""
+    """Refuse an update unless the caller proves it saw the current version.
+
+    This check alone races with a concurrent writer: also make the UPDATE conditional on `version`
+    and answer `precondition_failed(...)` when it matches no row.
+    """
     supplied = request.headers.get("If-Match")
     if not supplied:
         raise ProblemError(
@@ -25,9 +29,15 @@ def require_if_match(request: Request, entity_id: object, version: int) -> None:
     current = etag_for(entity_id, version)
     candidates = {tag.strip() for tag in supplied.split(",")}
     if "*" not in candidates and current not in candidates and current.removeprefix("W/") not in candidates:
-        raise ProblemError(
-            412, "precondition-failed", "Changed since you read it",
-            "Someone changed this record after you read it. Read it again and re-apply your change.",
-            "记录已被修改", "您读取之后该记录已被他人修改，请重新读取后再修改。",
-            extensions={"current_etag": current},
-        )
+        raise precondition_failed(entity_id, version)
+
+
+def precondition_failed(entity_id: object, current_version: int) -> ProblemError:
+    """412 naming the current ETag; also for when a version-guarded UPDATE matched no row."""
+    current = etag_for(entity_id, current_version)
+    return ProblemError(
+        412, "precondition-failed", "Changed since you read it",
+        "Someone changed this record after you read it. Read it again and re-apply your change.",
+        "记录已被修改", "您读取之后该记录已被他人修改，请重新读取后再修改。",
+        headers={"ETag": current}, extensions={"current_etag": current},
+    )

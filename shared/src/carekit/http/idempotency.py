@@ -1,5 +1,6 @@
 """`Idempotency-Key` on creating POSTs: the same key and body replay the stored response;
-the same key with another body is 409. Keys are scoped to the caller (the token's subject)."""
+the same key with another body is 409. Keys are scoped to the caller (the token's subject);
+a request without a valid token is handled as if it had no key."""
 
 import hashlib
 import re
@@ -13,9 +14,10 @@ from carekit.auth.tokens import InvalidToken
 from carekit.db.kit_tables import idempotency_keys as keys_table
 from carekit.http.problems import ProblemError, problem_response
 
-KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}\Z")  # \Z: `$` would let a trailing newline through
 # Outcomes a client can cure by itself are not remembered, so a retry with the same key can succeed.
 NOT_STORED = {401, 403, 408, 409, 425, 428, 429}
+SCOPE_MAX = 255
 
 
 def _reused() -> ProblemError:
@@ -59,40 +61,56 @@ class IdempotencyMiddleware:
         if not KEY_PATTERN.match(key):
             await problem_response(request, _bad_key())(scope, receive, send)
             return
-        body = await request.body()
         scope_name = self._caller(request)
+        if scope_name is None:
+            # No verified caller, so no scope to keep one caller's stored response from another:
+            # handle the request as if it had no key (an endpoint needing a token answers 401).
+            await self.app(scope, receive, send)
+            return
+        body = await request.body()
         digest = hashlib.sha256(
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
         engine = request.app.state.runtime.db.engine
-        async with engine.begin() as conn:
-            inserted = await conn.execute(
-                pg_insert(keys_table)
-                .values(scope=scope_name, key=key, request_hash=digest)
-                .on_conflict_do_nothing()
-                .returning(keys_table.c.key)
-            )
-            existing = None
-            if inserted.first() is None:
-                existing = (
-                    await conn.execute(
-                        select(keys_table).where(keys_table.c.scope == scope_name, keys_table.c.key == key)
-                    )
-                ).first()
+        existing = await self._claim(engine, scope_name, key, digest)
         if existing is not None:
             await self._answer_existing(existing, digest, request, scope, receive, send)
             return
         await self._run_and_store(engine, scope_name, key, body, scope, send)
 
     @staticmethod
-    def _caller(request: Request) -> str:
+    async def _claim(engine, scope_name: str, key: str, digest: str):  # noqa: ANN001, ANN205
+        """Insert the key as in progress and return None, or return the row someone else holds."""
+        where = (keys_table.c.scope == scope_name) & (keys_table.c.key == key)
+        while True:
+            async with engine.begin() as conn:
+                inserted = await conn.execute(
+                    pg_insert(keys_table)
+                    .values(scope=scope_name, key=key, request_hash=digest)
+                    .on_conflict_do_nothing()
+                    .returning(keys_table.c.key)
+                )
+                if inserted.first() is not None:
+                    return None
+                existing = (await conn.execute(select(keys_table).where(where))).first()
+            if existing is not None:
+                return existing
+            # The holder's request failed and its row was deleted in between: try to claim it again.
+
+    @staticmethod
+    def _caller(request: Request) -> str | None:
+        """The scope keys live in: the verified token's subject, or None for no valid token."""
         auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            try:
-                return "sub:" + request.app.state.token_verifier.verify(auth[7:]).sub
-            except InvalidToken:
-                return "invalid-token"
-        return "anonymous"
+        if not auth.lower().startswith("bearer "):
+            return None
+        try:
+            sub = request.app.state.token_verifier.verify(auth[7:]).sub
+        except InvalidToken:
+            return None
+        scope = "sub:" + sub
+        if len(scope) > SCOPE_MAX:  # the column is 255 characters
+            scope = "sub-sha256:" + hashlib.sha256(sub.encode()).hexdigest()
+        return scope
 
     async def _answer_existing(self, row, digest: str, request: Request, scope: Scope, receive: Receive,
                                send: Send) -> None:  # noqa: ANN001

@@ -32,17 +32,21 @@ def _bad_cursor() -> ProblemError:
     )
 
 
-def encode_cursor(position: dict[str, Any], secret: str) -> str:
+def _mac(secret: str, scope: str, raw: bytes) -> bytes:
+    return hmac.new(secret.encode(), scope.encode() + b"\n" + raw, hashlib.sha256).digest()[:12]
+
+
+def encode_cursor(position: dict[str, Any], secret: str, scope: str = "") -> str:
+    """`scope` (the list's path) binds the cursor to one list, whose handler knows its position's shape."""
     raw = json.dumps(position, separators=(",", ":"), sort_keys=True, default=str).encode()
-    mac = hmac.new(secret.encode(), raw, hashlib.sha256).digest()[:12]
-    return base64.urlsafe_b64encode(mac + raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(_mac(secret, scope, raw) + raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, secret: str) -> dict[str, Any]:
+def decode_cursor(cursor: str, secret: str, scope: str = "") -> dict[str, Any]:
     try:
         blob = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         mac, raw = blob[:12], blob[12:]
-        if not hmac.compare_digest(mac, hmac.new(secret.encode(), raw, hashlib.sha256).digest()[:12]):
+        if not hmac.compare_digest(mac, _mac(secret, scope, raw)):
             raise ValueError("bad mac")
         position = json.loads(raw)
         if not isinstance(position, dict):
@@ -58,7 +62,7 @@ def _page_params(
     cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page")] = None,
 ) -> PageParams:
     secret = request.app.state.settings.cursor_secret.get_secret_value()
-    return PageParams(limit=limit, after=decode_cursor(cursor, secret) if cursor else None)
+    return PageParams(limit=limit, after=decode_cursor(cursor, secret, request.url.path) if cursor else None)
 
 
 PageDep = Annotated[PageParams, Depends(_page_params)]
@@ -69,4 +73,4 @@ def next_cursor(request: Request, items: list[Any], limit: int, key: Any) -> str
     if len(items) < limit:
         return None
     secret = request.app.state.settings.cursor_secret.get_secret_value()
-    return encode_cursor(key(items[-1]), secret)
+    return encode_cursor(key(items[-1]), secret, request.url.path)

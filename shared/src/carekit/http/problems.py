@@ -80,7 +80,7 @@ def conflict(slug: str, detail: str, detail_zh: str, **extensions: Any) -> Probl
 def problem_response(
     request: Request, error: ProblemError, errors: list[FieldError] | None = None
 ) -> JSONResponse:
-    body = Problem(
+    members = dict(
         type=TYPE_PREFIX + error.slug,
         title=error.title,
         status=error.status,
@@ -89,8 +89,10 @@ def problem_response(
         title_zh=error.title_zh or None,
         detail_zh=error.detail_zh or None,
         errors=errors,
-        **error.extensions,
     )
+    # An extension named like a standard member (e.g. `status=` of a conflicting record) must not
+    # break the response or change its meaning: the standard member wins.
+    body = Problem(**{**error.extensions, **members})
     request_id = getattr(request.state, "request_id", None)
     content = body.model_dump(mode="json", exclude_none=True)
     if request_id:

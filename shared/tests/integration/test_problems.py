@@ -1,0 +1,92 @@
+"""Every error is RFC 9457 problem+json with a stable `type` and Chinese text."""
+
+import httpx
+import pytest_asyncio
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == f"urn:guanhuai:problem:{slug}"
+    assert body["status"] == status
+    assert body["title"] and body["title_zh"] and body["detail"] and body["detail_zh"]
+    assert body["instance"] == response.request.url.path
+    return body
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def raw_client(kit):
+    """A client that gets the 500 response instead of the app's exception re-raised into the test."""
+
+    async def boom() -> None:
+        raise RuntimeError("password=hunter2 at db-7.internal")
+
+    kit.app.add_api_route("/v1/boom", boom, methods=["GET", "POST"])
+    transport = httpx.ASGITransport(app=kit.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_validation_error_lists_fields(kit, tokens) -> None:
+    response = await kit.client.post("/v1/notes", json={"region": "3607"},
+                                     headers=tokens.headers(roles=["caseworker"], region="36"))
+    body = assert_problem(response, 422, "validation-error")
+    errors = {e["field"]: e for e in body["errors"]}
+    assert set(errors) == {"body.region", "body.body"}
+    assert errors["body.body"]["message_zh"] == "缺少必填字段"
+    assert errors["body.region"]["message_zh"] == "格式不正确"
+    assert all(e["message"] for e in errors.values())
+    assert "body.region" in body["detail"] and "body.region" in body["detail_zh"]
+
+
+async def test_query_validation_error(kit, tokens) -> None:
+    response = await kit.client.get("/v1/notes?limit=abc", headers=tokens.headers(roles=["citizen"]))
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"] == [{"field": "query.limit", "message": body["errors"][0]["message"],
+                               "message_zh": "应为整数"}]
+
+
+async def test_path_validation_error(kit, tokens) -> None:
+    response = await kit.client.get("/v1/notes/not-a-uuid", headers=tokens.headers(roles=["citizen"]))
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["field"] == "path.note_id"
+
+
+async def test_malformed_json_is_422(kit, tokens) -> None:
+    response = await kit.client.post(
+        "/v1/notes", content=b'{"region": "360702001001", "body": ',
+        headers={**tokens.headers(roles=["caseworker"], region="36"), "content-type": "application/json"})
+    body = assert_problem(response, 422, "validation-error")
+    assert body["errors"][0]["message_zh"] == "JSON 格式错误"
+
+
+async def test_json_array_instead_of_object_is_422(kit, tokens) -> None:
+    response = await kit.client.post("/v1/notes", json=["360702001001", "hi"],
+                                     headers=tokens.headers(roles=["caseworker"], region="36"))
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_unknown_route_is_404_problem(kit) -> None:
+    assert_problem(await kit.client.get("/v1/nowhere"), 404, "not-found")
+
+
+async def test_wrong_method_is_405_problem(kit, tokens) -> None:
+    response = await kit.client.delete("/v1/notes", headers=tokens.headers(roles=["admin"]))
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"]
+
+
+async def test_unhandled_exception_is_500_without_the_exception_text(raw_client) -> None:
+    response = await raw_client.get("/v1/boom", headers={"x-request-id": "req-500"})
+    body = assert_problem(response, 500, "internal-error")
+    assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert body["request_id"] == "req-500"
+
+
+async def test_problem_carries_the_request_id(kit) -> None:
+    response = await kit.client.get("/v1/nowhere", headers={"x-request-id": "abc-123"})
+    assert response.json()["request_id"] == "abc-123"
+    assert response.headers["x-request-id"] == "abc-123"
