@@ -2,6 +2,9 @@
 
 from fastapi import APIRouter
 
-from registry.api import audit, households, persons
+from registry.api import audit, households, partner_events, partners, persons, review_items
+from registry.api import duplicates, outreach, search, stats
 
-routers: list[APIRouter] = [households.router, persons.router, audit.router]
+routers: list[APIRouter] = [households.router, persons.router, audit.router, partners.router, partner_events.router,
+                            review_items.router]
+routers += [outreach.router, search.router, duplicates.router, stats.router]

@@ -11,6 +11,7 @@ from carekit.auth.principal import Principal
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
 from registry.api.deps import Caseworker, Reader, TodayDep, VaultDep
+from registry.api.merged import raise_if_merged
 from registry.api.households import load_visible
 from registry.api.schemas import LifeEventCreate, LifeEventPublic, PersonCreate, PersonPublic
 from registry.db import repository
@@ -24,11 +25,14 @@ from registry.service.views import person_on
 router = APIRouter(prefix="/v1/persons", tags=["persons"], responses=PROBLEM_RESPONSES)
 
 
-async def load_person(uow: UowDep, principal: Principal, person_id: uuid.UUID, *, lock: bool = False) -> PersonRecord:
+async def load_person(uow: UowDep, principal: Principal, person_id: uuid.UUID, *, lock: bool = False,
+                      allow_merged: bool = False) -> PersonRecord:
     person = await repository.person(uow.session, person_id, lock=lock)
     if person is None:
         raise not_found("person", "人员")
     await load_visible(uow, principal, person.household_id)  # 404 outside the caller's region
+    if not allow_merged:
+        raise_if_merged(person)  # 410, pointing to the record it was merged into
     return person
 
 
@@ -97,6 +101,6 @@ async def create_person_event(person_id: uuid.UUID, body: LifeEventCreate, princ
 
 @router.get("/{person_id}/events", response_model=list[LifeEventPublic], summary="The person's life events")
 async def list_person_events(person_id: uuid.UUID, principal: Reader, uow: UowDep) -> list[LifeEventPublic]:
-    await load_person(uow, principal, person_id)
+    await load_person(uow, principal, person_id, allow_merged=True)  # a merged record's history stays readable
     return [LifeEventPublic.model_validate(e, from_attributes=True)
             for e in await repository.events_of(uow.session, person_id=person_id)]

@@ -54,14 +54,15 @@ async def household_bundle(session: AsyncSession, household_id: uuid.UUID) -> Ho
     ever_here = select(LifeEventRecord.person_id).where(
         LifeEventRecord.household_id == household_id, LifeEventRecord.person_id.is_not(None))
     members = list((await session.execute(select(PersonRecord).where(
-        or_(PersonRecord.household_id == household_id, PersonRecord.id.in_(ever_here))))).scalars())
+        or_(PersonRecord.household_id == household_id, PersonRecord.id.in_(ever_here)),
+        PersonRecord.merged_into.is_(None)))).scalars())
     parent_ids = [p.id for p in members]
     adopted = select(LifeEventRecord.person_id).where(
         LifeEventRecord.kind == "adopted",
         LifeEventRecord.payload["parent_id"].astext.in_([str(i) for i in parent_ids]))
     children = list((await session.execute(select(PersonRecord).where(
         or_(PersonRecord.mother_id.in_(parent_ids), PersonRecord.father_id.in_(parent_ids),
-            PersonRecord.id.in_(adopted))))).scalars()) if parent_ids else []
+            PersonRecord.id.in_(adopted)), PersonRecord.merged_into.is_(None)))).scalars()) if parent_ids else []
     persons = {p.id: p for p in members + children}
     events = list((await session.execute(select(LifeEventRecord).where(
         or_(LifeEventRecord.person_id.in_(list(persons)), LifeEventRecord.household_id == household_id)
@@ -77,6 +78,7 @@ async def households_of_parents(session: AsyncSession, person: PersonRecord) -> 
         LifeEventRecord.person_id == person.id, LifeEventRecord.kind == "adopted"))
     parent_ids += [uuid.UUID(p["parent_id"]) for p in adoptive.scalars()]
     if parent_ids:
-        rows = await session.execute(select(PersonRecord.household_id).where(PersonRecord.id.in_(parent_ids)))
+        rows = await session.execute(select(PersonRecord.household_id).where(
+            PersonRecord.id.in_(parent_ids), PersonRecord.merged_into.is_(None)))
         affected |= set(rows.scalars())
     return affected

@@ -28,6 +28,7 @@ class HouseholdRecord(SQLModel, table=True):
     hukou_type: str = Field(max_length=8)
     residence_division_code: str | None = Field(default=None, max_length=12, index=True)
     address: str = Field(default="")
+    external_ref: str | None = Field(default=None, max_length=64)  # 户编号 of an import; unique per division
     status: str = Field(default="active", max_length=16)
     version: int = Field(default=1)
     created_by: str = Field(default="")

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,9 @@ async def refresh_facts(uow: UnitOfWork, household_ids: set[uuid.UUID], today: d
     """Recompute today's facts; store and announce them where they changed."""
     for household_id in sorted(household_ids):
         facts = await facts_of(uow.session, household_id, today)
-        if facts is None:
+        if facts is None:  # no head or spouse any more: no family to describe, nothing to count
+            await uow.session.execute(delete(HouseholdFactsRecord).where(
+                HouseholdFactsRecord.household_id == household_id))
             continue
         record = await repository.household(uow.session, household_id)
         new = facts_json(facts)

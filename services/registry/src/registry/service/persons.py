@@ -33,6 +33,7 @@ class PersonRegistration:
     mother_id: uuid.UUID | None = None
     father_id: uuid.UUID | None = None
     registered_on: date | None = None  # None: in the household since birth
+    source: str = "caseworker"  # or "partner:<agency>", "import:<job id>"
 
 
 def id_index(vault: PiiVault, number: str) -> str:
@@ -59,7 +60,8 @@ async def register_person(uow: UnitOfWork, principal: Principal, household: Hous
     await uow.session.flush()
     kind = LifeEventKind.REGISTERED if registration.registered_on else LifeEventKind.BIRTH
     uow.session.add(LifeEventRecord(id=uuid.uuid4(), household_id=household.id, person_id=record.id,
-                                    kind=kind.value, effective_date=entered_on, recorded_by=principal.sub))
+                                    kind=kind.value, effective_date=entered_on, recorded_by=principal.sub,
+                                    source=registration.source))
     uow.emit(registry_event(PERSON_REGISTERED, str(record.id), person_event_data(record, household)))
     await uow.session.flush()
     await refresh_facts(uow, await repository.households_of_parents(uow.session, record), today)
