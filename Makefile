@@ -39,7 +39,7 @@ bench: sync
 	$(UV) run --frozen python bench/events.py
 
 token: sync
-	@$(UV) run --frozen guanhuai token --role "$(or $(ROLE),caseworker)" $(if $(REGION),--region $(REGION),) $(if $(AGENCY),--agency $(AGENCY),)
+	@$(UV) run --frozen guanhuai token --role "$(or $(ROLE),caseworker)" $(if $(REGION),--region $(REGION),) $(if $(AGENCY),--agency $(AGENCY),) $(if $(SCOPE),--scope $(SCOPE),)
 
 openapi: sync
 	$(UV) run --frozen guanhuai openapi

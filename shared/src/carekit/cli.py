@@ -32,13 +32,14 @@ def token(
     agency: Annotated[str | None, typer.Option(help="Agency, for partner tokens")] = None,
     audience: Annotated[str, typer.Option(help="Audience")] = "guanhuai",
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 8 * 3600,
+    scope: Annotated[list[str], typer.Option("--scope", help="Permissions, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
     """Mint a development token signed with the dev key in .data/keys."""
     from carekit.testing.tokens import TokenFactory
 
     roles = [r for value in role for r in value.split(",") if r]
     typer.echo(TokenFactory(audience=audience).mint(
-        roles=roles, region=region or None, sub=sub, agency=agency, ttl_seconds=ttl))
+        roles=roles, region=region or None, sub=sub, agency=agency, ttl_seconds=ttl, scopes=scope or None))
 
 
 def _settings_for(name: str):  # noqa: ANN202

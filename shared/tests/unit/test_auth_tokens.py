@@ -173,3 +173,20 @@ def test_partner_with_agency_is_valid(ed_keys) -> None:
 def test_verifier_needs_a_key() -> None:
     with pytest.raises(ValueError, match="public key"):
         TokenVerifier(audience="a", issuer="i")
+
+
+def test_scope_claim_becomes_principal_scopes() -> None:
+    from carekit.auth.tokens import InvalidToken, TokenVerifier
+    from carekit.testing.tokens import TokenFactory
+
+    factory = TokenFactory()
+    verifier = TokenVerifier(audience="guanhuai", issuer="guanhuai",
+                             public_key_files=[__import__("carekit.auth.keys", fromlist=["x"]).ensure_dev_keys()[1]])
+    principal = verifier.verify(factory.mint(roles=["caseworker"], region="360702", scopes=["pii:read", "x:y"]))
+    assert principal.scopes == frozenset({"pii:read", "x:y"})
+    assert verifier.verify(factory.mint(roles=["caseworker"], region="360702")).scopes == frozenset()
+    bad = factory.issuer.mint(sub="s", roles=["caseworker"], audience="guanhuai", extra={"scope": ["pii:read"]})
+    import pytest
+
+    with pytest.raises(InvalidToken):
+        verifier.verify(bad)

@@ -113,6 +113,7 @@ class TokenVerifier:
             region=region,
             agency=agency,
             token_id=claims.get("jti"),
+            scopes=frozenset(_scopes(claims.get("scope"))),
         )
 
     def _decode(self, token: str) -> dict[str, Any]:
@@ -150,3 +151,12 @@ class TokenVerifier:
             raise InvalidToken(f"The token is not valid: {exc}.", "令牌无效。") from exc
         except (TypeError, ValueError) as exc:  # a malformed key or token deep inside PyJWT/cryptography
             raise InvalidToken("The token is not valid.", "令牌无效。") from exc
+
+
+def _scopes(claim: Any) -> list[str]:
+    """OAuth-style `scope`: space-separated permissions such as `pii:read`."""
+    if claim is None:
+        return []
+    if not isinstance(claim, str):
+        raise InvalidToken("The token's scope must be a space-separated string.", "令牌的 scope 必须是以空格分隔的字符串。")
+    return claim.split()

@@ -12,9 +12,11 @@ class TokenFactory:
         self.audience = audience
 
     def mint(self, *, roles: list[str], region: str | None = None, sub: str = "test-user",
-             agency: str | None = None, audience: str | None = None, ttl_seconds: int = 600) -> str:
+             agency: str | None = None, audience: str | None = None, ttl_seconds: int = 600,
+             scopes: list[str] | None = None) -> str:
         return self.issuer.mint(sub=sub, roles=roles, region=region, agency=agency,
-                                audience=audience or self.audience, ttl_seconds=ttl_seconds)
+                                audience=audience or self.audience, ttl_seconds=ttl_seconds,
+                                extra={"scope": " ".join(scopes)} if scopes else None)
 
     def headers(self, **kwargs) -> dict[str, str]:  # noqa: ANN003
         return {"Authorization": f"Bearer {self.mint(**kwargs)}"}
