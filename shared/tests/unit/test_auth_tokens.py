@@ -176,17 +176,15 @@ def test_verifier_needs_a_key() -> None:
 
 
 def test_scope_claim_becomes_principal_scopes() -> None:
+    from carekit.auth.keys import ensure_dev_keys
     from carekit.auth.tokens import InvalidToken, TokenVerifier
     from carekit.testing.tokens import TokenFactory
 
     factory = TokenFactory()
-    verifier = TokenVerifier(audience="guanhuai", issuer="guanhuai",
-                             public_key_files=[__import__("carekit.auth.keys", fromlist=["x"]).ensure_dev_keys()[1]])
+    verifier = TokenVerifier(audience="guanhuai", issuer="guanhuai", public_key_files=[ensure_dev_keys()[1]])
     principal = verifier.verify(factory.mint(roles=["caseworker"], region="360702", scopes=["pii:read", "x:y"]))
     assert principal.scopes == frozenset({"pii:read", "x:y"})
     assert verifier.verify(factory.mint(roles=["caseworker"], region="360702")).scopes == frozenset()
     bad = factory.issuer.mint(sub="s", roles=["caseworker"], audience="guanhuai", extra={"scope": ["pii:read"]})
-    import pytest
-
     with pytest.raises(InvalidToken):
         verifier.verify(bad)
