@@ -1,6 +1,6 @@
-"""The notifications starts on real PostgreSQL and NATS: ready, authenticated, migrated."""
+"""The notifications service starts on real PostgreSQL and NATS: ready, authenticated, migrated."""
 
-from carekit.testing.service import running
+from carekit.testing.service import assert_ready_and_authenticated
 from notifications.main import create_app
 from notifications.settings import NotificationsSettings
 
@@ -8,13 +8,4 @@ from notifications.settings import NotificationsSettings
 async def test_ready_and_authenticated(migrated_database, nats_url: str, tokens) -> None:
     db_url = await migrated_database("notifications")
     app = create_app(NotificationsSettings(database_url=db_url, nats_url=nats_url, environment="test"))
-    async with running(app) as client:
-        ready = await client.get("/readyz")
-        assert ready.status_code == 200, ready.text
-        assert ready.json()["checks"] == {"database": "ok", "migrations": "ok", "nats": "ok"}
-        anonymous = await client.get("/v1/me")
-        assert anonymous.status_code == 401
-        assert anonymous.headers["content-type"] == "application/problem+json"
-        me = await client.get("/v1/me", headers=tokens.headers(roles=["caseworker"], region="360702"))
-        assert me.status_code == 200
-        assert me.json()["region"] == "360702"
+    await assert_ready_and_authenticated(app, tokens)
