@@ -1,5 +1,99 @@
-"""The entitlements's tables. Alembic migrations are written against this metadata."""
+"""The entitlements's tables. Alembic migrations are written against this metadata.
 
-from sqlmodel import SQLModel
+`person_facts` is the facts projection: one row per person known from the registry's events, with
+their household's facts copied onto the row (so that a whole population is evaluated by one scan, see
+`entitlements.domain.sql_compiler`). Columns mirror `entitlements.domain.facts_catalogue.FactsRow`:
+what does not depend on the evaluation date is stored typed; ages, "alive" and month counts are
+computed for the evaluation date from the stored birth and death dates (and their generated
+`*_ymd` integer twins, year·10000 + month·100 + day, which make an age one integer subtraction and
+division). `household_facts_as_of` stays
+NULL until the registry has announced the household's facts; such rows belong to no population.
+"""
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Computed, DateTime, Index, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
+
+
+def _now_column() -> Any:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _flag() -> Any:
+    return Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+def _count() -> Any:
+    return Field(default=0, sa_column_kwargs={"server_default": text("0")})
+
+
+def ymd_sql(column: str) -> str:
+    """year·10000 + month·100 + day of a date column: ages become integer arithmetic."""
+    return (f"((EXTRACT(year FROM {column}) * 10000 + EXTRACT(month FROM {column}) * 100) "
+            f"+ EXTRACT(day FROM {column}))::integer")
+
+
+def _ymd(column: str) -> Any:
+    """A stored generated column holding `ymd_sql(column)` (NULL when the date is)."""
+    return Field(default=None, sa_column=Column(Integer, Computed(ymd_sql(column), persisted=True), nullable=True))
+
+
+class PersonFactsRecord(SQLModel, table=True):
+    __tablename__ = "person_facts"
+    __table_args__ = (
+        Index("ix_person_facts_division_prefix", "division_code",
+              postgresql_ops={"division_code": "varchar_pattern_ops"}),
+        Index("ix_person_facts_residence_prefix", "residence_division_code",
+              postgresql_ops={"residence_division_code": "varchar_pattern_ops"}),
+    )
+
+    # the person (registry.person.* events)
+    person_id: uuid.UUID = Field(primary_key=True)
+    household_id: uuid.UUID = Field(index=True)
+    division_code: str = Field(max_length=12)
+    residence_division_code: str | None = Field(default=None, max_length=12)
+    id_number_index: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    sex: str = Field(max_length=6)
+    birth_date: date
+    death_date: date | None = Field(default=None)
+    relation: str = Field(max_length=16)
+    mother_id: uuid.UUID | None = Field(default=None)
+    father_id: uuid.UUID | None = Field(default=None)
+    is_parent: bool = _flag()
+    is_child: bool = _flag()
+    disability_grade: int | None = Field(default=None)
+    # the household (registry.household.facts_changed and the parents' person events)
+    household_facts_as_of: date | None = Field(default=None)
+    hukou_type: str = Field(default="", max_length=8, sa_column_kwargs={"server_default": text("''")})
+    migrant: bool = _flag()
+    only_child: bool = _flag()
+    single_daughter: bool = _flag()
+    two_daughters: bool = _flag()
+    bereaved: bool = _flag()
+    disabled_only_child: bool = _flag()
+    low_income: bool = _flag()
+    low_income_kinds: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(16)), nullable=False, server_default=text("'{}'::varchar[]")))
+    certificate_held: bool = _flag()
+    children_ever: int = _count()
+    living_children: int = _count()
+    living_sons: int = _count()
+    living_daughters: int = _count()
+    youngest_child_birth_date: date | None = Field(default=None)
+    mother_birth_date: date | None = Field(default=None)
+    mother_death_date: date | None = Field(default=None)
+    father_birth_date: date | None = Field(default=None)
+    father_death_date: date | None = Field(default=None)
+    updated_at: datetime = Field(sa_column=_now_column())
+    # generated: the dates above as yyyymmdd integers, for fast age arithmetic in batch queries
+    birth_ymd: int | None = _ymd("birth_date")
+    youngest_child_birth_ymd: int | None = _ymd("youngest_child_birth_date")
+    mother_birth_ymd: int | None = _ymd("mother_birth_date")
+    father_birth_ymd: int | None = _ymd("father_birth_date")

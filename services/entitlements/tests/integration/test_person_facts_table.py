@@ -1,0 +1,23 @@
+"""The 0002 migration builds exactly the `person_facts` table the SQLModel metadata describes."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from carekit.db.engine import sqlalchemy_url
+from entitlements.db.tables import metadata
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+async def test_migration_matches_the_metadata(migrated_database) -> None:
+    url = await migrated_database("entitlements")
+    engine = create_async_engine(sqlalchemy_url(url))
+
+    def diff(connection):  # noqa: ANN001, ANN202
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        # only person_facts: the kit's own tables (outbox, inbox, …) are not in this metadata
+        return [d for d in compare_metadata(context, metadata) if "person_facts" in repr(d)]
+
+    try:
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
