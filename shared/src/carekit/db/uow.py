@@ -2,12 +2,19 @@
 
 from types import TracebackType
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.engine import Database
-from carekit.db.kit_tables import outbox
 from carekit.events.envelope import EventEnvelope
+
+# Outbox rows and the relay's wake-up in one round trip. NOTIFY is transactional: the relay hears
+# it only if this transaction commits.
+OUTBOX_INSERT = text(
+    "WITH written AS (INSERT INTO outbox (event_id, subject, payload) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:subjects AS varchar[]), CAST(:payloads AS bytea[])) "
+    "RETURNING 1) SELECT pg_notify(:channel, '')"
+)
 
 
 def outbox_channel(service_name: str) -> str:
@@ -46,11 +53,11 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         if not self._events:
             return
-        rows = [{"event_id": e.id, "subject": e.type, "payload": e.to_json()} for e in self._events]
-        await self.session.execute(insert(outbox), rows)
-        # NOTIFY is transactional: the relay hears it only if this transaction commits.
-        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
-        self._events = []
+        events, self._events = self._events, []
+        await self.session.execute(OUTBOX_INSERT, {
+            "ids": [e.id for e in events], "subjects": [e.type for e in events],
+            "payloads": [e.to_json() for e in events], "channel": self._channel,
+        })
 
     async def commit(self) -> None:
         await self.flush_events()

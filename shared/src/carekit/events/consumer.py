@@ -18,10 +18,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 from opentelemetry.trace import SpanKind
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import text
 
 from carekit.db.engine import Database
-from carekit.db.kit_tables import inbox
 from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import EventEnvelope, InvalidEvent
 from carekit.logging import bind_context, get_logger
@@ -31,6 +30,15 @@ from carekit.tracing import context_from_traceparent, current_trace_id, tracer
 log = get_logger(__name__)
 
 Handler = Callable[[UnitOfWork, EventEnvelope], Awaitable[None]]
+# A batch handler takes every new event of its type in a fetched batch at once (one INSERT … SELECT
+# unnest(...) instead of one statement per event); it must behave like the per-event handler.
+BatchHandler = Callable[[UnitOfWork, list[EventEnvelope]], Awaitable[None]]
+
+INBOX_INSERT = text(
+    "INSERT INTO inbox (consumer, event_id, event_type) "
+    "SELECT :consumer, e.id, e.type FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS varchar[])) AS e(id, type) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 HDR_SUBJECT = "Guanhuai-Original-Subject"
 HDR_STREAM = "Guanhuai-Original-Stream"
@@ -48,6 +56,7 @@ class Subscription:
     name: str
     stream: str
     handlers: dict[str, Handler] = field(default_factory=dict)
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     subjects: list[str] | None = None  # defaults to the handlers' event types
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
@@ -59,7 +68,7 @@ class Subscription:
 
     @property
     def filter_subjects(self) -> list[str]:
-        return self.subjects or sorted(self.handlers)
+        return self.subjects or sorted(set(self.handlers) | set(self.batch_handlers))
 
 
 class InboxConsumer:
@@ -146,10 +155,12 @@ class InboxConsumer:
         try:
             async with UnitOfWork(self.db, self.service) as uow:
                 new_ids = await self._record_in_inbox(uow, [e for _, e in batch])
+                fresh = []
                 for _, event in batch:
                     if event.id in new_ids:
                         new_ids.discard(event.id)  # the same event twice in one batch runs once
-                        await self._dispatch(uow, event)
+                        fresh.append(event)
+                await self._dispatch_all(uow, fresh)
                 await uow.commit()
         except Exception:  # noqa: BLE001 - fall back to one transaction per message
             return False
@@ -162,7 +173,7 @@ class InboxConsumer:
         try:
             async with UnitOfWork(self.db, self.service) as uow:
                 if await self._record_in_inbox(uow, [event]):
-                    await self._dispatch(uow, event)
+                    await self._dispatch_all(uow, [event])
                 await uow.commit()
         except Exception as exc:  # noqa: BLE001 - any handler error: retry or dead-letter
             await self._failed(msg, event, exc)
@@ -171,10 +182,21 @@ class InboxConsumer:
         self._observe([event], "handled")
 
     async def _record_in_inbox(self, uow: UnitOfWork, events: list[EventEnvelope]) -> set:
-        rows = [{"consumer": self.durable, "event_id": e.id, "event_type": e.type} for e in events]
-        stmt = pg_insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
-        result = await uow.session.execute(stmt)
+        result = await uow.session.execute(INBOX_INSERT, {
+            "consumer": self.durable, "ids": [e.id for e in events], "types": [e.type for e in events]})
         return set(result.scalars().all())
+
+    async def _dispatch_all(self, uow: UnitOfWork, events: list[EventEnvelope]) -> None:
+        """Run batch handlers once per type (in first-seen order), per-event handlers in order."""
+        batched: dict[str, list[EventEnvelope]] = {}
+        for event in events:
+            if event.type in self.sub.batch_handlers:
+                batched.setdefault(event.type, []).append(event)
+            else:
+                await self._dispatch(uow, event)
+        for event_type, group in batched.items():
+            with tracer().start_as_current_span(f"handle {len(group)} × {event_type}", kind=SpanKind.CONSUMER):
+                await self.sub.batch_handlers[event_type](uow, group)
 
     async def _dispatch(self, uow: UnitOfWork, event: EventEnvelope) -> None:
         handler = self.sub.handlers.get(event.type)
@@ -190,7 +212,7 @@ class InboxConsumer:
         async with UnitOfWork(self.db, self.service) as uow:
             new = await self._record_in_inbox(uow, [event])
             if new:
-                await self._dispatch(uow, event)
+                await self._dispatch_all(uow, [event])
             await uow.commit()
         return bool(new)
 

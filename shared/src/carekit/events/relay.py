@@ -92,10 +92,10 @@ class OutboxRelay:
         try:
             await listener.add_listener(self._channel, self._on_notify)
             while True:
+                self._wake.clear()  # before claiming, so a NOTIFY that lands during the claim is not lost
                 moved = await self.relay_once()
                 if moved >= self._batch_size:
                     continue  # more is waiting: no sleep
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
         finally:
@@ -114,7 +114,7 @@ class OutboxRelay:
         if not rows:
             return 0
         claimed = [ClaimedEvent(r["seq"], str(r["event_id"]), r["subject"], r["payload"]) for r in rows]
-        results = await asyncio.gather(*(self._publish(e) for e in claimed), return_exceptions=True)
+        results = await self._publish_all(claimed)
         if self._after_publish is not None:
             await self._after_publish(claimed)
         acked = [e.seq for e, r in zip(claimed, results, strict=True) if not isinstance(r, BaseException)]
@@ -129,10 +129,33 @@ class OutboxRelay:
             log.warning("outbox publish failed", count=len(failed), error=error, service=self._service)
         return len(claimed)
 
-    async def _publish(self, event: ClaimedEvent) -> None:
-        await self._js.publish(
-            event.subject, event.payload, timeout=self._publish_timeout, headers={"Nats-Msg-Id": event.event_id}
-        )
+    async def _publish_all(self, claimed: list[ClaimedEvent]) -> list[object]:
+        """Publish the batch pipelined (publish_async) and wait for every PubAck, at most the timeout.
+
+        Returns, per event, its PubAck or the exception that stands for its failure.
+        """
+        futures: list[asyncio.Future] = []
+        for event in claimed:
+            try:
+                futures.append(await self._js.publish_async(
+                    event.subject, event.payload, headers={"Nats-Msg-Id": event.event_id},
+                    wait_stall=self._publish_timeout))
+            except Exception as exc:  # noqa: BLE001 - e.g. disconnected: this event failed
+                failed = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                futures.append(failed)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), self._publish_timeout)
+        return [_outcome(f) for f in futures]
+
+
+def _outcome(future: asyncio.Future) -> object:
+    if not future.done():
+        future.cancel()
+        return TimeoutError("no PubAck in time")
+    if future.cancelled():
+        return TimeoutError("publish cancelled")
+    return future.exception() or future.result()
 
 
 async def outbox_stats(dsn_or_pool: asyncpg.Pool | asyncpg.Connection) -> tuple[int, float]:

@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from entitlements.api import entitlements, facts
+
+routers: list[APIRouter] = [facts.router, entitlements.router]

@@ -14,8 +14,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Computed, DateTime, Index, Integer, String, func, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, Column, Computed, Date, DateTime, Index, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -92,8 +92,50 @@ class PersonFactsRecord(SQLModel, table=True):
     father_birth_date: date | None = Field(default=None)
     father_death_date: date | None = Field(default=None)
     updated_at: datetime = Field(sa_column=_now_column())
+    # the time of the newest registry person event applied to this row (older ones are ignored)
+    person_event_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # set when the registry merged this record into another (a duplicate): it then belongs to no population
+    merged_into: uuid.UUID | None = Field(default=None)
     # generated: the dates above as yyyymmdd integers, for fast age arithmetic in batch queries
     birth_ymd: int | None = _ymd("birth_date")
     youngest_child_birth_ymd: int | None = _ymd("youngest_child_birth_date")
     mother_birth_ymd: int | None = _ymd("mother_birth_date")
     father_birth_ymd: int | None = _ymd("father_birth_date")
+
+
+class HouseholdProjectionRecord(SQLModel, table=True):
+    """What the registry last said of a household: its places and hukou type (household events) and its
+    facts (`registry.household.facts_changed`), each with the registry time of the event it came from, so
+    that an older event delivered late never overwrites a newer one. `last_effective_date` is the effective
+    date of the household's latest life event, the date a decision that follows it takes effect."""
+
+    __tablename__ = "household_projection"
+
+    household_id: uuid.UUID = Field(primary_key=True)
+    division_code: str | None = Field(default=None, max_length=12)
+    residence_division_code: str | None = Field(default=None, max_length=12)
+    hukou_type: str | None = Field(default=None, max_length=8)
+    household_event_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    facts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    facts_event_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    last_effective_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    updated_at: datetime = Field(sa_column=_now_column())
+
+
+class DecisionRecord(SQLModel, table=True):
+    """The current decision per (policy, subject), kept so that a decision event is published only when
+    it changes (granted, changed, revoked)."""
+
+    __tablename__ = "decisions"
+
+    policy_code: str = Field(primary_key=True, max_length=64)
+    subject_id: uuid.UUID = Field(primary_key=True)
+    subject: str = Field(max_length=16)  # person or household
+    household_id: uuid.UUID = Field(index=True)
+    policy_version: int
+    eligible: bool
+    amount: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    unit: str = Field(max_length=8)
+    effective_date: date
+    reason: str = Field(max_length=120)
+    decided_at: datetime = Field(sa_column=_now_column())
