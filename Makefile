@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export GUANHUAI_DATA_DIR ?= $(CURDIR)/.data
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test bench token openapi lint sync bootstrap demo clean-data help
+.PHONY: run test bench token openapi lint sync bootstrap clean-data help
 
 help:
 	@echo "make run    - start PostgreSQL, NATS, migrations and the four services (Ctrl-C stops)"
@@ -37,6 +37,7 @@ lint: sync
 
 bench: sync
 	$(UV) run --frozen python bench/events.py
+	$(UV) run --frozen python bench/registry_import.py
 
 token: sync
 	@$(UV) run --frozen guanhuai token --role "$(or $(ROLE),caseworker)" $(if $(REGION),--region $(REGION),) $(if $(AGENCY),--agency $(AGENCY),) $(if $(SCOPE),--scope $(SCOPE),)
