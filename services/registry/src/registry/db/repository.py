@@ -51,19 +51,22 @@ async def household_bundle(session: AsyncSession, household_id: uuid.UUID) -> Ho
     found = await household(session, household_id)
     if found is None:
         return None
-    ever_here = select(LifeEventRecord.person_id).where(
-        LifeEventRecord.household_id == household_id, LifeEventRecord.person_id.is_not(None))
+    # Ids first, then `IN (list)`: an `OR id IN (subquery)` makes PostgreSQL scan whole tables.
+    ever_here = list((await session.execute(select(LifeEventRecord.person_id).distinct().where(
+        LifeEventRecord.household_id == household_id, LifeEventRecord.person_id.is_not(None)))).scalars())
     members = list((await session.execute(select(PersonRecord).where(
         or_(PersonRecord.household_id == household_id, PersonRecord.id.in_(ever_here)),
         PersonRecord.merged_into.is_(None)))).scalars())
     parent_ids = [p.id for p in members]
-    adopted = select(LifeEventRecord.person_id).where(
-        LifeEventRecord.kind == "adopted",
-        LifeEventRecord.payload["parent_id"].astext.in_([str(i) for i in parent_ids]))
-    children = list((await session.execute(select(PersonRecord).where(
-        or_(PersonRecord.mother_id.in_(parent_ids), PersonRecord.father_id.in_(parent_ids),
-            PersonRecord.id.in_(adopted)), PersonRecord.merged_into.is_(None)))).scalars()) if parent_ids else []
-    persons = {p.id: p for p in members + children}
+    children: list[PersonRecord] = []
+    if parent_ids:
+        adopted = list((await session.execute(select(LifeEventRecord.person_id).where(
+            LifeEventRecord.kind == "adopted",
+            LifeEventRecord.payload["parent_id"].astext.in_([str(i) for i in parent_ids])))).scalars())
+        children = list((await session.execute(select(PersonRecord).where(
+            or_(PersonRecord.mother_id.in_(parent_ids), PersonRecord.father_id.in_(parent_ids),
+                PersonRecord.id.in_(adopted)), PersonRecord.merged_into.is_(None)))).scalars())
+    persons = {p.id: p for p in sorted(members + children, key=lambda p: p.id)}
     events = list((await session.execute(select(LifeEventRecord).where(
         or_(LifeEventRecord.person_id.in_(list(persons)), LifeEventRecord.household_id == household_id)
     ).order_by(LifeEventRecord.effective_date, LifeEventRecord.seq))).scalars())

@@ -157,7 +157,9 @@ def household_on_record(
         before = [e for e in changes if e.effective_date <= day]
         residence = before[-1].payload.get("residence_division_code") if before else None
     members = [p for p in persons if household_on(p.id, events, day) == identity.id]
-    parents = [p.id for p in members if p.relation in ("head", "spouse")][:2]
+    # Head first, then spouse: a stable order, so unchanged facts compare equal.
+    parents = [p.id for p in sorted(members, key=lambda p: (p.relation != "head", p.id))
+               if p.relation in ("head", "spouse")][:2]
     return Household(
         id=identity.id,
         division_code=identity.division_code,

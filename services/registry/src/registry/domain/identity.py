@@ -5,6 +5,7 @@ Every check raises `FieldError` naming the field, with an English and a Chinese 
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -166,6 +167,7 @@ def mask_name(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+@functools.lru_cache(maxsize=8192)
 def _known_region(code: str) -> bool:
     parts = numdb.get("cn/loc").info(code)
     return any("county" in props for _, props in parts)
