@@ -143,6 +143,9 @@ def household_on(person_id: str, events: Iterable[LifeEvent], day: date) -> str 
     return current
 
 
+_RELATION_ORDER = {"head": 0, "spouse": 1}
+
+
 def household_on_record(
     identity: HouseholdIdentity,
     events: Iterable[LifeEvent],
@@ -156,10 +159,11 @@ def household_on_record(
     if changes:
         before = [e for e in changes if e.effective_date <= day]
         residence = before[-1].payload.get("residence_division_code") if before else None
-    members = [p for p in persons if household_on(p.id, events, day) == identity.id]
-    # Head first, then spouse: a stable order, so unchanged facts compare equal.
-    parents = [p.id for p in sorted(members, key=lambda p: (p.relation != "head", p.id))
-               if p.relation in ("head", "spouse")][:2]
+    # Head, spouse, then everyone else by birth date: a stable order for people reading the
+    # household, and so that unchanged facts compare equal.
+    members = sorted((p for p in persons if household_on(p.id, events, day) == identity.id),
+                     key=lambda p: (_RELATION_ORDER.get(p.relation, 2), p.birth_date, p.id))
+    parents = [p.id for p in members if p.relation in ("head", "spouse")][:2]
     return Household(
         id=identity.id,
         division_code=identity.division_code,
