@@ -1,6 +1,7 @@
 """A running registry on real PostgreSQL and NATS, and helpers to build families through its API.
 
-Test modules import the fixtures they use from here (`from registry_support import registry, …`)."""
+The fixtures (`registry`, `caseworker`, `family`) reach every test module through conftest.py;
+test modules import only the helpers they use."""
 
 import itertools
 from collections.abc import AsyncIterator

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
-from registry_support import VILLAGE, caseworker, family, registry, resident_id  # noqa: F401
+from registry_support import resident_id
 
 from carekit.db.engine import asyncpg_dsn
 

@@ -3,7 +3,7 @@
 from datetime import date
 
 import asyncpg
-from registry_support import COUNTY, Family, caseworker, family, only_child_family, registry  # noqa: F401
+from registry_support import COUNTY, Family, only_child_family
 
 from carekit.db.engine import asyncpg_dsn
 from registry.events import outgoing

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from registry_support import COUNTY, caseworker, family, only_child_family, registry  # noqa: F401
+from registry_support import COUNTY, only_child_family
 
 from registry.events import outgoing
 

@@ -12,7 +12,7 @@ import asyncpg
 import nats
 import openpyxl
 import pytest
-from registry_support import COUNTY, caseworker, registry, resident_id  # noqa: F401
+from registry_support import COUNTY, resident_id
 
 from carekit.db.engine import asyncpg_dsn
 from registry.adapters.import_files import csv_bytes

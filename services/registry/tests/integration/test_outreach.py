@@ -2,15 +2,7 @@
 
 from datetime import date, timedelta
 
-from registry_support import (  # noqa: F401
-    COUNTY,
-    VILLAGE,
-    Family,
-    caseworker,
-    family,
-    only_child_family,
-    registry,
-)
+from registry_support import COUNTY, VILLAGE, Family, only_child_family
 
 from registry.api.deps import today as china_today
 

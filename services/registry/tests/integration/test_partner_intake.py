@@ -10,15 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import asyncpg
 import nats
 import pytest
-from registry_support import (  # noqa: F401
-    COUNTY,
-    VILLAGE,
-    caseworker,
-    family,
-    only_child_family,
-    registry,
-    resident_id,
-)
+from registry_support import COUNTY, VILLAGE, only_child_family, resident_id
 from standardwebhooks import Webhook
 
 from carekit.db.engine import asyncpg_dsn

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from registry_support import COUNTY, Family, caseworker, family, registry  # noqa: F401
+from registry_support import COUNTY, Family
 
 SEARCH = "/v1/search/persons"
 

@@ -3,7 +3,7 @@
 Each test counts its own township, so that the families other tests add to the shared database do not
 change its figures."""
 
-from registry_support import COUNTY, Family, caseworker, family, registry  # noqa: F401
+from registry_support import COUNTY, Family
 
 from registry.api.deps import today as china_today
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from carekit.db.migrations import upgrade_to_head
 from carekit.devstack.catalogue import SERVICES, ServiceSpec
 from carekit.devstack.databases import create_database
-from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres, free_port
+from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres
 from carekit.auth.keys import ensure_dev_keys
 from carekit.paths import data_dir
 
