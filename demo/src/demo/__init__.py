@@ -1,0 +1,1 @@
+"""The annual cycle end to end: synthetic county, demo runner, demo partner receiver."""

@@ -1,0 +1,1 @@
+"""Simulators of the outside world (payment provider, SMS gateway) for development and tests."""
