@@ -1,9 +1,15 @@
-"""Run a service app in-process (lifespan included) and talk to it with httpx."""
+"""Run a service app in-process (lifespan included) and talk to it with httpx.
 
+`running` talks to the app in memory (ASGI); `serving` puts it on a real loopback port, for tests where
+another service or a simulator has to call it over HTTP.
+"""
+
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 
 
@@ -16,6 +22,26 @@ async def running(app: FastAPI, *, wait_for_nats: bool = True) -> AsyncIterator[
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, *, wait_for_nats: bool = True) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on a free 127.0.0.1 port in this event loop; yield its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped the server
+                raise RuntimeError("the server stopped before it started")
+            await asyncio.sleep(0.02)
+        if wait_for_nats and hasattr(app.state, "runtime"):
+            await app.state.runtime.wait_until_running()
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def assert_ready_and_authenticated(app: FastAPI, tokens) -> None:  # noqa: ANN001 - TokenFactory

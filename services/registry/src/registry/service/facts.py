@@ -6,13 +6,13 @@ from datetime import date
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.uow import UnitOfWork
 from registry.db import repository
-from registry.db.tables import HouseholdFactsRecord
+from registry.db.tables import HouseholdFactsRecord, HouseholdRecord
 from registry.domain.errors import FieldError
 from registry.domain.facts import HouseholdFacts, household_facts
 from registry.domain.history import household_on_record, person_on_record
@@ -41,7 +41,17 @@ def facts_json(facts: HouseholdFacts) -> dict[str, Any]:
 
 
 async def refresh_facts(uow: UnitOfWork, household_ids: set[uuid.UUID], today: date) -> None:
-    """Recompute today's facts; store and announce them where they changed."""
+    """Recompute today's facts; store and announce them where they changed.
+
+    The households are locked first (in id order, so two writers never deadlock): two events recorded
+    at the same moment for one household would otherwise each compute facts without the other's event,
+    and the last to commit would store facts missing the first (a death lost behind a certificate).
+    NO KEY UPDATE, because the event rows just inserted already hold KEY SHARE locks on their household
+    (foreign key): FOR UPDATE would conflict with the other writer's KEY SHARE and deadlock."""
+    if not household_ids:
+        return
+    await uow.session.execute(select(HouseholdRecord.id).where(HouseholdRecord.id.in_(household_ids))
+                              .order_by(HouseholdRecord.id).with_for_update(key_share=True))  # FOR NO KEY UPDATE
     for household_id in sorted(household_ids):
         facts = await facts_of(uow.session, household_id, today)
         if facts is None:  # no head or spouse any more: no family to describe, nothing to count
