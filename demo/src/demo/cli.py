@@ -63,7 +63,14 @@ def load(
     asyncio.run(_load(folder, registry, county))
 
 
+def _county_files(folder: Path) -> tuple[list[Path], list[str]]:
+    events = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return sorted(folder.glob("persons-*.csv")), [line for line in events if line]
+
+
 async def _load(folder: Path, registry: str, county: str) -> None:
+    import asyncio
+
     import httpx
     from rich.progress import Progress
 
@@ -71,11 +78,11 @@ async def _load(folder: Path, registry: str, county: str) -> None:
     from demo.tokens import headers
 
     report = LoadReport()
-    async with httpx.AsyncClient(base_url=registry, timeout=120,
-                                 headers=headers(["caseworker"], county, "demo-loader")) as client:
+    async with httpx.AsyncClient(
+        base_url=registry, timeout=120, headers=headers(["caseworker"], county, "demo-loader")
+    ) as client:
         loader = RegistryLoader(client)
-        files = sorted(folder.glob("persons-*.csv"))
-        events = [line for line in (folder / "events.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        files, events = await asyncio.to_thread(_county_files, folder)
         with Progress(console=console) as progress:
             imports = progress.add_task("importing households", total=len(files))
             for path in files:
@@ -83,7 +90,9 @@ async def _load(folder: Path, registry: str, county: str) -> None:
                 progress.advance(imports)
             recording = progress.add_task("recording life events", total=len(events))
             await loader.record_events(folder / "events.jsonl", report, lambda n: progress.advance(recording, n))
-    console.print(f"imported {report.imported_rows:,} persons ({report.failed_rows:,} rows refused), "
-                  f"{report.events_recorded:,} events recorded, {report.events_skipped:,} already there")
+    console.print(
+        f"imported {report.imported_rows:,} persons ({report.failed_rows:,} rows refused), "
+        f"{report.events_recorded:,} events recorded, {report.events_skipped:,} already there"
+    )
     for error in report.errors[:10]:
         console.print(f"[yellow]{error}")

@@ -3,8 +3,8 @@
 from carekit.testing.tokens import TokenFactory
 
 
-def headers(roles: list[str], region: str | None, sub: str, scopes: list[str] | None = None,
-            agency: str | None = None) -> dict[str, str]:
-    token = TokenFactory().mint(roles=roles, region=region, sub=sub, scopes=scopes, agency=agency,
-                               ttl_seconds=8 * 3600)
+def headers(
+    roles: list[str], region: str | None, sub: str, scopes: list[str] | None = None, agency: str | None = None
+) -> dict[str, str]:
+    token = TokenFactory().mint(roles=roles, region=region, sub=sub, scopes=scopes, agency=agency, ttl_seconds=8 * 3600)
     return {"Authorization": f"Bearer {token}"}

@@ -108,7 +108,7 @@ def test_files_hold_every_person_once_and_never_split_a_household(county, tmp_pa
         rows += len(lines) - 1
     assert rows == summary.persons
     for i, refs in enumerate(refs_by_file):
-        for other in refs_by_file[i + 1:]:
+        for other in refs_by_file[i + 1 :]:
             assert not refs & other
     events = (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(events) == sum(len(h.events) for h in county)

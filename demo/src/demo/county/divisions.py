@@ -52,6 +52,7 @@ def _rows_in_force(table: Path, on: date) -> list[dict[str, str]]:
         lines = [line for line in f if not line.startswith("#")]
     rows = list(csv.DictReader(lines))
     return [
-        r for r in rows
+        r
+        for r in rows
         if date.fromisoformat(r["valid_from"]) <= on and (not r["valid_to"] or on < date.fromisoformat(r["valid_to"]))
     ]

@@ -113,13 +113,22 @@ class CountyGenerator:
         low_income = self.rng.random() < LOW_INCOME_SHARE
         if low_income:
             since = self.as_of - timedelta(days=self.rng.randrange(30, 2000))
-            events.append(EventRow(members[0].id_number, "low_income_changed", since,
-                                   {"low_income_kind": "dibao", "in_force": True}))
+            events.append(
+                EventRow(
+                    members[0].id_number, "low_income_changed", since, {"low_income_kind": "dibao", "in_force": True}
+                )
+            )
         rural = (self.rng.random() < 0.15) if township.urban else (self.rng.random() < 0.85)
         return HouseholdRow(
-            ref=f"{place[:9]}-{n:07d}", division_code=place, township=township.code,
-            hukou_type="农业" if rural else "非农业", kind=kind, members=tuple(members), events=tuple(events),
-            residence_division_code=residence, low_income=low_income,
+            ref=f"{place[:9]}-{n:07d}",
+            division_code=place,
+            township=township.code,
+            hukou_type="农业" if rural else "非农业",
+            kind=kind,
+            members=tuple(members),
+            events=tuple(events),
+            residence_division_code=residence,
+            low_income=low_income,
         )
 
     # -- families -------------------------------------------------------------------------------------
@@ -131,8 +140,14 @@ class CountyGenerator:
         if kind in ("elderly_couple", "young_couple"):
             mother_age = self._age(60, 85) if kind == "elderly_couple" else self._age(21, 34)
             return self._couple(region6, mother_age), []
-        children = {"only_child": 1, "bereaved": 1, "disabled_only_child": 1, "two_daughters": 2,
-                    "two_children": 2, "three_children": 3}[kind]
+        children = {
+            "only_child": 1,
+            "bereaved": 1,
+            "disabled_only_child": 1,
+            "two_daughters": 2,
+            "two_children": 2,
+            "three_children": 3,
+        }[kind]
         mother_age = self._age(22 + 2 * children, 80) if kind != "bereaved" else self._age(45, 80)
         members = self._couple(region6, mother_age)
         father, mother = members
@@ -149,10 +164,19 @@ class CountyGenerator:
             events.append(self._death(kids[0]))
         if kind == "disabled_only_child":
             assessed = min(self.as_of - timedelta(days=1), kids[0].birth_date + timedelta(days=365 * 3))
-            events.append(EventRow(kids[0].id_number, "disability_assessed", max(assessed, kids[0].birth_date),
-                                   {"grade": self.rng.choice((1, 2, 3))}))
-        if children == 1 and date(1979, 1, 1) <= kids[0].birth_date <= date(2015, 12, 31) \
-                and self.rng.random() < CERTIFICATE_SHARE:
+            events.append(
+                EventRow(
+                    kids[0].id_number,
+                    "disability_assessed",
+                    max(assessed, kids[0].birth_date),
+                    {"grade": self.rng.choice((1, 2, 3))},
+                )
+            )
+        if (
+            children == 1
+            and date(1979, 1, 1) <= kids[0].birth_date <= date(2015, 12, 31)
+            and self.rng.random() < CERTIFICATE_SHARE
+        ):
             events.append(self._certificate(mother, kids[0]))
         return members, events
 
@@ -172,11 +196,15 @@ class CountyGenerator:
 
     def _adult(self, region6: str, age: int, male: bool, relation: str, surname: str | None = None) -> PersonRow:
         birth = self._birth_for_age(age)
-        name = (surname or self.faker.last_name()) + (self.faker.first_name_male() if male
-                                                       else self.faker.first_name_female())
+        name = (surname or self.faker.last_name()) + (
+            self.faker.first_name_male() if male else self.faker.first_name_female()
+        )
         return PersonRow(
-            id_number=self.ids.new(region6, birth, male), name=name, sex="男" if male else "女",
-            birth_date=birth, relation=relation,
+            id_number=self.ids.new(region6, birth, male),
+            name=name,
+            sex="男" if male else "女",
+            birth_date=birth,
+            relation=relation,
             phone=phone(self.rng) if self.rng.random() < 0.92 else None,
             bank_card=bank_card(self.rng) if self.rng.random() < 0.95 else None,
         )
@@ -188,8 +216,13 @@ class CountyGenerator:
         adult = (self.as_of - birth).days >= 18 * 365
         name = father.name[0] + (self.faker.first_name_male() if male else self.faker.first_name_female())
         return PersonRow(
-            id_number=self.ids.new(region6, birth, male), name=name, sex="男" if male else "女", birth_date=birth,
-            relation="子女", mother_id_number=mother.id_number, father_id_number=father.id_number,
+            id_number=self.ids.new(region6, birth, male),
+            name=name,
+            sex="男" if male else "女",
+            birth_date=birth,
+            relation="子女",
+            mother_id_number=mother.id_number,
+            father_id_number=father.id_number,
             phone=phone(self.rng) if adult and self.rng.random() < 0.9 else None,
             bank_card=bank_card(self.rng) if adult and self.rng.random() < 0.5 else None,
         )

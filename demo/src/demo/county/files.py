@@ -11,8 +11,21 @@ from pathlib import Path
 
 from demo.county.families import HouseholdRow
 
-HEADERS = ("户编号", "区划代码", "户口性质", "现居住地区划代码", "姓名", "公民身份号码", "性别", "出生日期",
-           "与户主关系", "手机号码", "银行卡号", "母亲身份号码", "父亲身份号码")
+HEADERS = (
+    "户编号",
+    "区划代码",
+    "户口性质",
+    "现居住地区划代码",
+    "姓名",
+    "公民身份号码",
+    "性别",
+    "出生日期",
+    "与户主关系",
+    "手机号码",
+    "银行卡号",
+    "母亲身份号码",
+    "父亲身份号码",
+)
 
 
 @dataclass
@@ -36,23 +49,50 @@ class CountySummary:
         self.low_income += household.low_income
 
     def as_dict(self) -> dict[str, object]:
-        return {"households": self.households, "persons": self.persons, "by_kind": dict(self.by_kind),
-                "persons_by_township": dict(self.by_township), "events": dict(self.events),
-                "migrant_households": self.migrants, "low_income_households": self.low_income, "files": self.files}
+        return {
+            "households": self.households,
+            "persons": self.persons,
+            "by_kind": dict(self.by_kind),
+            "persons_by_township": dict(self.by_township),
+            "events": dict(self.events),
+            "migrant_households": self.migrants,
+            "low_income_households": self.low_income,
+            "files": self.files,
+        }
 
 
 def csv_rows(household: HouseholdRow) -> Iterable[list[str]]:
     for p in household.members:
-        yield [household.ref, household.division_code, household.hukou_type,
-               household.residence_division_code or "", p.name, p.id_number, p.sex, p.birth_date.isoformat(),
-               p.relation, p.phone or "", p.bank_card or "", p.mother_id_number or "", p.father_id_number or ""]
+        yield [
+            household.ref,
+            household.division_code,
+            household.hukou_type,
+            household.residence_division_code or "",
+            p.name,
+            p.id_number,
+            p.sex,
+            p.birth_date.isoformat(),
+            p.relation,
+            p.phone or "",
+            p.bank_card or "",
+            p.mother_id_number or "",
+            p.father_id_number or "",
+        ]
 
 
 def event_lines(household: HouseholdRow) -> Iterable[str]:
     for e in household.events:
-        yield json.dumps({"household_ref": household.ref, "division_code": household.division_code,
-                          "id_number": e.id_number, "kind": e.kind, "effective_date": e.effective_date.isoformat(),
-                          **e.payload}, ensure_ascii=False)
+        yield json.dumps(
+            {
+                "household_ref": household.ref,
+                "division_code": household.division_code,
+                "id_number": e.id_number,
+                "kind": e.kind,
+                "effective_date": e.effective_date.isoformat(),
+                **e.payload,
+            },
+            ensure_ascii=False,
+        )
 
 
 def write_county(households: Iterable[HouseholdRow], out: Path, persons_per_file: int = 200_000) -> CountySummary:

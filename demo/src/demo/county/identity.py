@@ -9,9 +9,38 @@ from stdnum import luhn
 from stdnum.cn import ric
 
 # Mobile number prefixes of the three carriers (a sample; all are valid mainland mobile ranges).
-MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "152", "157", "158", "159",
-                   "182", "183", "187", "188", "130", "131", "132", "155", "156", "185", "186", "133",
-                   "153", "180", "181", "189", "177", "199")
+MOBILE_PREFIXES = (
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "157",
+    "158",
+    "159",
+    "182",
+    "183",
+    "187",
+    "188",
+    "130",
+    "131",
+    "132",
+    "155",
+    "156",
+    "185",
+    "186",
+    "133",
+    "153",
+    "180",
+    "181",
+    "189",
+    "177",
+    "199",
+)
 # Issuer numbers of debit cards commonly used as benefit accounts (一卡通): 19-digit UnionPay debit.
 CARD_BINS = ("621799", "622848", "621700", "622202", "621226", "623058")
 

@@ -52,9 +52,11 @@ class RegistryLoader:
             report.errors.extend(f"{path.name} row {e['row']} {e['column']}: {e['message']}" for e in first["items"])
         return job
 
-    async def record_events(self, events_file: Path, report: LoadReport,
-                            progress: Callable[[int], None] = lambda n: None) -> None:
-        lines = [json.loads(line) for line in events_file.read_text(encoding="utf-8").splitlines() if line]
+    async def record_events(
+        self, events_file: Path, report: LoadReport, progress: Callable[[int], None] = lambda n: None
+    ) -> None:
+        text = await asyncio.to_thread(events_file.read_text, encoding="utf-8")
+        lines = [json.loads(line) for line in text.splitlines() if line]
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(event: dict[str, Any]) -> None:
@@ -86,5 +88,6 @@ class RegistryLoader:
 
 def _raise_for_problem(response: httpx.Response) -> None:
     if response.is_error:
-        raise RuntimeError(f"{response.request.method} {response.request.url.path}: {response.status_code} "
-                           f"{response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:300]}"
+        )
