@@ -1,5 +1,5 @@
-"""`make run` (= `guanhuai run`): all four services ready within 60 s, Ctrl-C stops everything,
-and a second run reuses the data."""
+"""`make run` (= `guanhuai run`): all four services and both simulators ready within 60 s, the services
+pointed at the simulators, Ctrl-C stops everything, and a second run reuses the data."""
 
 import json
 import os
@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
-from carekit.devstack.catalogue import SERVICES
+from carekit.devstack.catalogue import SERVICES, SIMULATORS
 from carekit.devstack.servers import free_port, port_is_free
 
 pytestmark = pytest.mark.slow
@@ -20,9 +21,26 @@ pytestmark = pytest.mark.slow
 def stack_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "NATS_URL"}
     env["GUANHUAI_DATA_DIR"] = str(data_dir)
-    for spec in SERVICES:
+    for spec in (*SERVICES, *SIMULATORS):
         env[f"{spec.env_prefix}PORT"] = str(free_port())
     return env
+
+
+def check_simulators(env: dict[str, str], output: str) -> list[int]:
+    """Both simulators answer on their ports, their URLs were printed, and they are wired to the services."""
+    ports = [int(env[f"{spec.env_prefix}PORT"]) for spec in SIMULATORS]
+    payments, sms = (f"http://127.0.0.1:{port}" for port in ports)
+    assert f"Simulator payments: {payments}" in output and f"Simulator sms: {sms}" in output
+    with httpx.Client(timeout=5) as client:
+        for url in (payments, sms):
+            assert client.get(f"{url}/healthz").json() == {"status": "ok"}
+        merchants = client.get(f"{payments}/_sim/merchants").json()
+        relief_port = env["RELIEF_PORT"]
+        assert merchants["guanhuai-relief"]["callback_url"] == (
+            f"http://127.0.0.1:{relief_port}/v1/provider-callbacks/simulator"
+        )
+        assert client.get(f"{sms}/_sim/stats").json()["messages"] == 0
+    return ports
 
 
 def guanhuai(*args: str) -> list[str]:
@@ -44,14 +62,18 @@ def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> str:
 
 def test_run_ready_then_ctrl_c_then_reuse(tmp_path: Path) -> None:
     env = stack_env(tmp_path)
-    proc = subprocess.Popen(guanhuai("run"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        guanhuai("run"), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         output = wait_for_line(proc, "All four services ready", timeout=120)
         seconds = float(output.rsplit("ready in ", 1)[1].split("s", 1)[0])
         assert seconds <= 60
+        output += wait_for_line(proc, "Simulator sms:", timeout=30)
+        simulator_ports = check_simulators(env, output)
         state = json.loads((tmp_path / "stack.json").read_text())
         ports = [state["pg_port"], state["nats_port"]] + [int(env[f"{s.env_prefix}PORT"]) for s in SERVICES]
+        ports += simulator_ports
         assert 5432 not in ports and 4222 not in ports
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
@@ -62,8 +84,9 @@ def test_run_ready_then_ctrl_c_then_reuse(tmp_path: Path) -> None:
         assert port_is_free(port), f"port {port} still in use after Ctrl-C"
 
     initialised_at = (tmp_path / "pg" / "PG_VERSION").stat().st_mtime_ns
-    again = subprocess.run(guanhuai("run", "--exit-when-ready"), env=stack_env(tmp_path), capture_output=True,
-                           text=True, timeout=180)
+    again = subprocess.run(
+        guanhuai("run", "--exit-when-ready"), env=stack_env(tmp_path), capture_output=True, text=True, timeout=180
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert "All four services ready" in again.stdout
     assert (tmp_path / "pg" / "PG_VERSION").stat().st_mtime_ns == initialised_at  # same cluster, not re-initdb'd

@@ -1,5 +1,5 @@
 """`make run`: embedded PostgreSQL and NATS (unless URLs are given), one database per service,
-migrations, the four services, readiness, and a clean stop on Ctrl-C."""
+migrations, the payment and SMS simulators, the four services, readiness, and a clean stop on Ctrl-C."""
 
 import asyncio
 import contextlib
@@ -16,14 +16,59 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from carekit.auth.keys import ensure_dev_keys
 from carekit.db.migrations import upgrade_to_head
-from carekit.devstack.catalogue import SERVICES, ServiceSpec
+from carekit.devstack.catalogue import SERVICES, SIMULATORS, ServiceSpec, SimulatorSpec
 from carekit.devstack.databases import create_database
 from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres
-from carekit.auth.keys import ensure_dev_keys
 from carekit.paths import data_dir
 
 console = Console()
+DEV_PAYMENT_MERCHANT = "guanhuai-relief"
+DEV_PAYMENT_CALLBACK_SECRET = "dev-insecure-payment-callback-secret"
+
+
+def service_port(spec: ServiceSpec) -> int:
+    return int(os.environ.get(f"{spec.env_prefix}PORT", spec.default_port))
+
+
+def simulator_port(spec: SimulatorSpec) -> int:
+    return int(os.environ.get(f"{spec.env_prefix}PORT", spec.default_port))
+
+
+def local(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+def wiring() -> tuple[dict[str, str], dict[str, str]]:
+    """(settings for the services, settings for the simulators) that point each at the other.
+    Anything already in the environment wins."""
+    relief = local(service_port(SERVICES[2]))
+    notifications = local(service_port(SERVICES[3]))
+    payments, sms = (local(simulator_port(s)) for s in SIMULATORS)
+    merchant = os.environ.get("RELIEF_PAYMENT_MERCHANT_ID", DEV_PAYMENT_MERCHANT)
+    secret = os.environ.get("RELIEF_PAYMENT_CALLBACK_SECRET", DEV_PAYMENT_CALLBACK_SECRET)
+    to_services = {
+        "RELIEF_PAYMENT_PROVIDER_URL": payments,
+        "RELIEF_PAYMENT_MERCHANT_ID": merchant,
+        "RELIEF_PAYMENT_CALLBACK_SECRET": secret,
+        "NOTIFICATIONS_ALIYUN_URL": f"{sms}/aliyun",
+        "NOTIFICATIONS_TENCENT_URL": f"{sms}/tencent",
+    }
+    to_simulators = {
+        "SIM_PAY_MERCHANT_ID": merchant,
+        "SIM_PAY_CALLBACK_SECRET": secret,
+        "SIM_PAY_CALLBACK_URL": f"{relief}/v1/provider-callbacks/simulator",
+        **{
+            f"SIM_SMS_{provider.upper()}_{kind.upper()}_URL": f"{notifications}/v1/providers/{provider}/{kind}"
+            for provider in ("aliyun", "tencent")
+            for kind in ("receipts", "inbound")
+        },
+    }
+    return (
+        {k: os.environ.get(k, v) for k, v in to_services.items()},
+        {k: os.environ.get(k, v) for k, v in to_simulators.items()},
+    )
 
 
 @dataclass
@@ -35,6 +80,7 @@ class Stack:
     nats_url: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    simulator_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def state_file(self) -> Path:
@@ -67,10 +113,14 @@ class Stack:
                 self.nats = EmbeddedNats(self.root / "nats", port=state.get("nats_port")).start()
             self.nats_url = self.nats.url
             console.print(f"NATS: {self.nats_url} (data in {self.root / 'nats'})")
-        self.state_file.write_text(json.dumps({
-            "pg_port": self.postgres.port if self.postgres else None,
-            "nats_port": self.nats.port if self.nats else None,
-        }))
+        self.state_file.write_text(
+            json.dumps(
+                {
+                    "pg_port": self.postgres.port if self.postgres else None,
+                    "nats_port": self.nats.port if self.nats else None,
+                }
+            )
+        )
 
     def migrate(self) -> None:
         import importlib
@@ -87,19 +137,63 @@ class Stack:
         env[f"{spec.env_prefix}PORT"] = str(port)
         env["NATS_URL"] = self.nats_url
         env.setdefault("GUANHUAI_DATA_DIR", str(self.root))
+        env.update(wiring()[0])
         return env
+
+    def start_simulators(self) -> None:
+        """The outside world (bank, SMS carriers) as local processes the services are pointed at."""
+        log_dir = self.root / "logs"
+        log_dir.mkdir(exist_ok=True)
+        for spec in SIMULATORS:
+            port = simulator_port(spec)
+            self.simulator_ports[spec.name] = port
+            log = (log_dir / f"{spec.name}-simulator.log").open("ab")
+            self.processes[f"{spec.name}-simulator"] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    spec.app_factory,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env={**os.environ, **wiring()[1]},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def ready_url(self, name: str) -> str:
+        if name.endswith("-simulator"):
+            return f"{local(self.simulator_ports[name.removesuffix('-simulator')])}/healthz"
+        return f"{local(self.ports[name])}/readyz"
 
     def start_services(self) -> None:
         log_dir = self.root / "logs"
         log_dir.mkdir(exist_ok=True)
         for spec in SERVICES:
-            port = int(os.environ.get(f"{spec.env_prefix}PORT", spec.default_port))
+            port = service_port(spec)
             self.ports[spec.name] = port
             log = (log_dir / f"{spec.name}.log").open("ab")
             self.processes[spec.name] = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", spec.app_factory, "--host", "127.0.0.1",
-                 "--port", str(port), "--no-access-log"],
-                env=self.service_env(spec, port), stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    spec.app_factory,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env=self.service_env(spec, port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def wait_until_ready(self, timeout: float = 60.0) -> None:
@@ -111,7 +205,7 @@ class Stack:
                     if self.processes[name].poll() is not None:
                         raise RuntimeError(f"{name} exited; see {self.root / 'logs' / (name + '.log')}")
                     with contextlib.suppress(httpx.HTTPError):
-                        if client.get(f"http://127.0.0.1:{self.ports[name]}/readyz").status_code == 200:
+                        if client.get(self.ready_url(name)).status_code == 200:
                             pending.discard(name)
                 time.sleep(0.2)
         if pending:
@@ -125,8 +219,18 @@ class Stack:
         for name, port in self.ports.items():
             table.add_row(name, f"http://127.0.0.1:{port}/docs", f"http://127.0.0.1:{port}/readyz")
         console.print(table)
+        simulators = Table(title="Simulators of the outside world")
+        simulators.add_column("simulator")
+        simulators.add_column("URL")
+        simulators.add_column("inspect")
+        for spec in SIMULATORS:
+            url = local(self.simulator_ports[spec.name])
+            simulators.add_row(spec.title, url, f"{url}/_sim/stats")
+        console.print(simulators)
+        for spec in SIMULATORS:
+            console.print(f"Simulator {spec.name}: {local(self.simulator_ports[spec.name])}")
         console.print("Get a token:  make token ROLE=caseworker REGION=360702")
-        console.print("Then:         curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8001/v1/me")
+        console.print('Then:         curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/v1/me')
         console.print(f"Logs in {self.root / 'logs'}. Ctrl-C stops everything.")
 
     def stop(self) -> None:
@@ -158,6 +262,7 @@ def run_stack(ready_timeout: float = 60.0, exit_when_ready: bool = False) -> Non
     try:
         stack.start_servers()
         stack.migrate()
+        stack.start_simulators()
         stack.start_services()
         started = time.monotonic()
         stack.wait_until_ready(ready_timeout)
@@ -175,5 +280,3 @@ def run_stack(ready_timeout: float = 60.0, exit_when_ready: bool = False) -> Non
         console.print("Stopping…")
         stack.stop()
         console.print("Stopped.")
-
-

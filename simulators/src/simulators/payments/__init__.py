@@ -1,0 +1,1 @@
+"""Payment provider simulator: batch submit, query, statements, signed asynchronous callbacks."""
