@@ -307,33 +307,48 @@ class RawHttp:
 
     async def get(self, path: str) -> int:
         async with self.slots:
-            if self.idle:
-                reader, writer = self.idle.pop()
-            else:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-                self.open.add(writer)
-            try:
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.head}\r\n".encode())
-                await writer.drain()
-                status = int((await reader.readline()).split()[1])
-                length, close = 0, False
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.lower() == "content-length":
-                        length = int(value)
-                    elif name.lower() == "connection" and "close" in value.lower():
-                        close = True
-                await reader.readexactly(length)
-            except BaseException:
-                writer.close()
-                self.open.discard(writer)
-                raise
-            if close:
-                writer.close()
-                self.open.discard(writer)
-            else:
-                self.idle.append((reader, writer))
+            status = await self._get(path, reuse=True)
+            if status is None:  # the server had closed that idle connection (keep-alive timeout): once more
+                status = await self._get(path, reuse=False)
+            if status is None:
+                raise ConnectionError("the server closed the connection without answering")
             return status
+
+    async def _get(self, path: str, *, reuse: bool) -> int | None:
+        """None: a reused connection turned out closed by the server before it answered."""
+        reused = reuse and bool(self.idle)
+        if reused:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            self.open.add(writer)
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.head}\r\n".encode())
+            await writer.drain()
+            status_line = await reader.readline()
+            if not status_line and reused:
+                raise ConnectionResetError
+            status = int(status_line.split()[1])
+            length, close = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "connection" and "close" in value.lower():
+                    close = True
+            await reader.readexactly(length)
+        except BaseException as exc:
+            writer.close()
+            self.open.discard(writer)
+            if reused and isinstance(exc, ConnectionError):
+                return None
+            raise
+        if close:
+            writer.close()
+            self.open.discard(writer)
+        else:
+            self.idle.append((reader, writer))
+        return status
 
     def close(self) -> None:
         for writer in self.open:
@@ -438,6 +453,9 @@ def main() -> None:  # noqa: PLR0915
     parser.add_argument("--import-timeout", type=float, default=240.0,
                         help="stop waiting for the import after this many seconds and report its progress "
                              "(keeps the bench bounded on a slow or shared machine)")
+    parser.add_argument("--read-workers", type=lambda v: [int(n) for n in v.split(",")], default=[1],
+                        help="uvicorn worker processes serving the reads, e.g. 1,2 to measure both (the import "
+                             "runs with one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--wait-quiet", type=float, default=120.0,
                         help="before the import and the reads, wait up to this many seconds for the rest of the "
@@ -456,7 +474,8 @@ def main() -> None:  # noqa: PLR0915
     from registry.main import SERVICE_ROOT
 
     results: dict[str, Any] = {"started": datetime.now().isoformat(timespec="seconds"), "options": {
-        "persons": options.persons, "seed": options.seed, "rate": options.rate, "seconds": options.seconds}}
+        "persons": options.persons, "seed": options.seed, "rate": options.rate, "seconds": options.seconds,
+        "read_workers": options.read_workers}}
     pg = nats = registry = bare = None
     try:
         with console.status("Generating the file…"):
@@ -515,7 +534,9 @@ def main() -> None:  # noqa: PLR0915
         stop(registry)
         if not results["import"]["complete"]:  # how far the job got, as it logs every ten chunks
             results["import"]["job_stats"] = job_stats(log, "import interrupted") or job_stats(log, "import progress")
-        registry = start_uvicorn(["--factory", "registry.main:create_app", "--port", str(port)], env, log)
+        workers, *more_workers = options.read_workers
+        registry = start_uvicorn(["--factory", "registry.main:create_app", "--port", str(port),
+                                  "--workers", str(workers)], env, log)
         wait_ready(f"{base}/readyz", registry, log)
         household_paths = asyncio.run(sample_households(dsn, 5000))
         results["busy_cores_before_reads"] = wait_until_quiet(options)
@@ -538,6 +559,15 @@ def main() -> None:  # noqa: PLR0915
         with console.status("Reads: registry…"):  # last: a service that falls behind keeps working on
             reads["registry"] = asyncio.run(fixed_rate(base, household_paths, headers, options.rate, options.seconds))
         console.print(f"registry: {reads['registry']}")
+        for count in more_workers:  # the same reads served by more worker processes
+            stop(registry)
+            registry = start_uvicorn(["--factory", "registry.main:create_app", "--port", str(port),
+                                      "--workers", str(count)], env, log)
+            wait_ready(f"{base}/readyz", registry, log)
+            name = f"registry_{count}_workers"
+            with console.status(f"Reads: registry, {count} worker processes…"):
+                reads[name] = asyncio.run(fixed_rate(base, household_paths, headers, options.rate, options.seconds))
+            console.print(f"{name}: {reads[name]}")
         results["reads"] = reads
         results["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
@@ -689,7 +719,7 @@ def summary(results: dict[str, Any]) -> None:
         table.add_row("raw COPY of the same rows, rows/s", f"{raw['rows_per_s']:,}", "")
     for name, read in results.get("reads", {}).items():
         table.add_row(f"{name}: p50 / p99 ms", f"{read['p50_ms']} / {read.get('p99_ms', '–')}",
-                      f"p99 ≤ {TARGET_P99_MS:.0f}" if name == "registry" else "")
+                      f"p99 ≤ {TARGET_P99_MS:.0f}" if name.startswith("registry") and "one_at" not in name else "")
     console.print(table)
 
 

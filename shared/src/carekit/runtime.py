@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import logging
 from pathlib import Path
 
 import nats
@@ -46,6 +47,8 @@ def build_service_tokens(settings: ServiceSettings) -> ServiceTokenSource | None
         return None
     issuer = TokenIssuer(key_file, issuer=settings.jwt_issuer, key_id=settings.service_signing_key_id)
     return ServiceTokenSource(issuer, service_name=settings.service_name, audience=settings.jwt_audience)
+
+STOP_TIMEOUT_SECONDS = 10.0
 
 
 class ServiceRuntime:
@@ -140,9 +143,15 @@ class ServiceRuntime:
     async def stop(self) -> None:
         for task in reversed(self._tasks):
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # A task that swallows its cancellation (a library call that retries through it) must not
+            # hold shutdown forever: wait a bounded time, name what did not stop, and go on.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
+            for task in stuck:
+                logging.getLogger(__name__).warning("task did not stop in time: %s", task.get_name())
+            for task in self._tasks:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved, so asyncio does not warn about it
         self._tasks.clear()
         if self.nc is not None:
             with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from registry.service.imports.validate import (
     facts_document,
     pack_rows,
     unpack_rows,
-    uuid4_strings,
+    uuid7_strings,
 )
 from registry.service.names import initials_of, pinyin_of
 from registry.settings import RegistrySettings
@@ -102,7 +102,11 @@ def test_rows_travel_packed() -> None:
     assert isinstance(pack_rows(odd)[1], list) and unpack_rows(pack_rows(odd)) == odd
 
 
-def test_fresh_ids_are_version_4_uuids() -> None:
-    ids = uuid4_strings(1000)
+def test_fresh_ids_are_time_ordered_version_7_uuids() -> None:
+    ids = uuid7_strings(20_000, now_ms=1_795_000_000_123)
     parsed = [uuid.UUID(i) for i in ids]
-    assert len(set(ids)) == 1000 and all(u.version == 4 and str(u) == i for u, i in zip(parsed, ids, strict=True))
+    assert len(set(ids)) == 20_000 and ids == sorted(ids)
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids, strict=True))
+    assert {u.int >> 80 for u in parsed} == {1_795_000_000_123}  # the milliseconds of the call
+    later = uuid7_strings(3, now_ms=1_795_000_000_124)
+    assert later[0] > ids[-1]

@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
@@ -23,7 +23,9 @@ class AuditPublic(BaseModel):
     id: int
     at: datetime
     actor: str
-    person_id: uuid.UUID
+    person_id: uuid.UUID | None = Field(description="The person read; null for a batched read")
+    person_ids: list[uuid.UUID] = Field(description="Batched read: the persons read")
+    person_count: int
     purpose: str
     fields: list[str]
 
@@ -36,10 +38,11 @@ async def list_audit(principal: Auditor, uow: UowDep, page: PageDep, request: Re
     if page.after:
         stmt = stmt.where(AuditRecord.id < int(page.after["id"]))
     if person_id:
-        stmt = stmt.where(AuditRecord.person_id == person_id)
+        stmt = stmt.where(or_(AuditRecord.person_id == person_id, AuditRecord.person_ids.contains([person_id])))
     if actor:
         stmt = stmt.where(AuditRecord.actor == actor)
     rows = (await uow.session.execute(stmt)).scalars().all()
-    items = [AuditPublic(id=r.id, at=r.at, actor=r.actor, person_id=r.person_id, purpose=r.purpose,
+    items = [AuditPublic(id=r.id, at=r.at, actor=r.actor, person_id=r.person_id, person_ids=r.person_ids or [],
+                         person_count=r.person_count, purpose=r.purpose,
                          fields=[f for f in r.fields.split(",") if f]) for r in rows]
     return Page(items=items, next_cursor=next_cursor(request, items, page.limit, lambda a: {"id": a.id}))

@@ -26,12 +26,22 @@ def today() -> date:
     return datetime.now(CHINA).date()
 
 
-def get_vault(request: Request) -> PiiVault:
+# The dependencies are coroutines: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
+# per request that costs more than the work here.
+async def get_vault(request: Request) -> PiiVault:
     return request.app.state.vault
 
 
+async def get_divisions() -> DivisionTable:
+    return division_table()
+
+
+async def get_today() -> date:
+    return today()
+
+
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
-DivisionsDep = Annotated[DivisionTable, Depends(division_table)]
-TodayDep = Annotated[date, Depends(today)]
+DivisionsDep = Annotated[DivisionTable, Depends(get_divisions)]
+TodayDep = Annotated[date, Depends(get_today)]
 Caseworker = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.AUDITOR, Role.SERVICE))]

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -140,3 +140,27 @@ class FactsPublic(BaseModel):
     low_income_kinds: list[LowIncomeKind]
     certificate_held: bool
     certificate_number: str | None
+
+
+class IdentifiersBatchRequest(BaseModel):
+    person_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    fields: list[Literal["name", "phone", "bank_card"]] = Field(max_length=3, description="Only these are answered")
+    purpose: Literal["disbursement", "notification"]
+
+
+class PersonIdentifiersPublic(BaseModel):
+    """One person for payments or SMS. `name`, `phone`, `bank_card` are present only when requested."""
+
+    person_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str = Field(description="12-digit division code of the person's household")
+    name: str | None = None
+    phone: str | None = Field(default=None, description='E.164, e.g. "+8613812345678"')
+    bank_card: str | None = Field(default=None, description="Digits of the benefit account")
+    alive: bool
+    died_on: date | None
+
+
+class IdentifiersBatchPublic(BaseModel):
+    persons: list[PersonIdentifiersPublic]
+    missing: list[uuid.UUID] = Field(description="Requested ids that name no person (or a merged record)")

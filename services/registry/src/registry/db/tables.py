@@ -10,8 +10,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, LargeBinary, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, Integer, LargeBinary, UniqueConstraint, Uuid, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 metadata = SQLModel.metadata
@@ -44,8 +44,8 @@ class PersonRecord(SQLModel, table=True):
     )
     id: uuid.UUID = Field(primary_key=True)
     household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
-    name: str = Field(max_length=64, index=True)
-    name_pinyin: str = Field(default="", max_length=256, index=True)
+    name: str = Field(max_length=64)  # equality: ix_persons_duplicate_probe (name, birth_date)
+    name_pinyin: str = Field(default="", max_length=256)  # ix_persons_pinyin_prefix
     name_initials: str = Field(default="", max_length=64, index=True)
     sex: str = Field(max_length=6)
     birth_date: date = Field(index=True)
@@ -103,13 +103,17 @@ class HouseholdFactsRecord(SQLModel, table=True):
 
 
 class AuditRecord(SQLModel, table=True):
-    """Every unmasked read of PII: who, when, which person, why."""
+    """Every unmasked read of PII: who, when, which person(s), why. A batched read is one row: no
+    `person_id`, the persons read in `person_ids` and their number in `person_count`."""
 
     __tablename__ = "pii_audit"
+    __table_args__ = (Index("ix_pii_audit_person_ids", "person_ids", postgresql_using="gin"),)
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     at: datetime = Field(sa_column=_now_column())
     actor: str = Field(max_length=128, index=True)
-    person_id: uuid.UUID = Field(index=True)
+    person_id: uuid.UUID | None = Field(default=None, index=True)
+    person_ids: list[uuid.UUID] | None = Field(default=None, sa_column=Column(ARRAY(Uuid), nullable=True))
+    person_count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     purpose: str
     fields: str = Field(max_length=256)
 

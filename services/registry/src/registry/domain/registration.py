@@ -115,7 +115,8 @@ def _low_income(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         kind = LowIncomeKind(payload.get("low_income_kind"))
     except ValueError as exc:
-        raise FieldError("low_income_kind", "Low-income kind must be dibao or tekun.", "低收入类别应为低保或特困。") from exc
+        raise FieldError("low_income_kind", "Low-income kind must be dibao or tekun.",
+                         "低收入类别应为低保或特困。") from exc
     return {"kind": kind.value, "in_force": bool(payload.get("in_force", True))}
 
 

@@ -29,8 +29,12 @@ class NewHousehold:
 
 def visible_to(principal: Principal, record: HouseholdRecord) -> bool:
     """Caseworkers see households registered in their region, and migrants living there (同服务)."""
-    return principal.covers(record.division_code) or bool(
-        record.residence_division_code and principal.covers(record.residence_division_code))
+    return covers_household(principal, record.division_code, record.residence_division_code)
+
+
+def covers_household(principal: Principal, division_code: str, residence_division_code: str | None) -> bool:
+    return principal.covers(division_code) or bool(residence_division_code and principal.covers(
+        residence_division_code))
 
 
 async def register_household(uow: UnitOfWork, principal: Principal, new: NewHousehold, divisions: DivisionTable,

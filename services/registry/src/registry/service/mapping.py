@@ -1,5 +1,9 @@
 """Table records → domain values."""
 
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
 from registry.db.tables import HouseholdRecord, LifeEventRecord, PersonRecord
 from registry.domain.history import HouseholdIdentity, LifeEvent, LifeEventKind, PersonIdentity
 from registry.domain.model import HukouType, Sex
@@ -26,3 +30,16 @@ def life_event(record: LifeEventRecord) -> LifeEvent:
         payload=record.payload, supersedes=str(record.supersedes) if record.supersedes else None,
         recorded_at=record.recorded_at, seq=record.seq or 0,
     )
+
+
+def person_identity_of_row(row: Mapping[str, Any]) -> PersonIdentity:
+    """From a row of `repository.household_rows` (JSON: ids and dates as text)."""
+    return PersonIdentity(id=row["id"], sex=Sex(row["sex"]), birth_date=date.fromisoformat(row["birth_date"]),
+                          relation=row["relation"], mother_id=row["mother_id"], father_id=row["father_id"])
+
+
+def life_event_of_row(row: Mapping[str, Any]) -> LifeEvent:
+    return LifeEvent(id=row["id"], kind=LifeEventKind(row["kind"]),
+                     effective_date=date.fromisoformat(row["effective_date"]), household_id=row["household_id"],
+                     person_id=row["person_id"], payload=row["payload"], supersedes=row["supersedes"],
+                     seq=row["seq"] or 0)

@@ -9,9 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.db import repository
 from registry.db.tables import HouseholdRecord, PersonRecord
-from registry.domain.history import household_on, household_on_record, person_on_record
-from registry.domain.model import LowIncomeKind
-from registry.service.mapping import household_identity, life_event, person_identity
+from registry.domain.history import HouseholdIdentity, household_on, household_on_record, person_on_record
+from registry.domain.model import HukouType, LowIncomeKind
+from registry.service.mapping import (
+    household_identity,
+    life_event,
+    life_event_of_row,
+    person_identity,
+    person_identity_of_row,
+)
 
 
 @dataclass(frozen=True)
@@ -62,3 +68,49 @@ async def household_on_day(session: AsyncSession, record: HouseholdRecord, day: 
 async def household_of_person(session: AsyncSession, person: PersonRecord) -> HouseholdRecord | None:
     return (await session.execute(select(HouseholdRecord).where(HouseholdRecord.id == person.household_id))
             ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class MemberOnDay:
+    id: uuid.UUID
+    name: str
+    relation: str
+    sex: str
+    birth_date: date
+    alive: bool
+
+
+@dataclass(frozen=True)
+class HouseholdView:
+    """A household as it stood on a day, read in one statement (`repository.household_rows`)."""
+
+    id: uuid.UUID
+    division_code: str
+    hukou_type: str
+    residence_division_code: str | None  # as of the day
+    current_residence_division_code: str | None  # decides who may see it, like `visible_to`
+    address: str
+    status: str
+    version: int
+    members: list[MemberOnDay]
+
+
+async def household_view(session: AsyncSession, household_id: uuid.UUID, day: date) -> HouseholdView | None:
+    rows = await repository.household_rows(session, household_id)
+    if rows is None:
+        return None
+    h = rows.household
+    events = [life_event_of_row(e) for e in rows.events]
+    by_id = {p["id"]: p for p in rows.persons}
+    identity = HouseholdIdentity(id=str(h["id"]), division_code=h["division_code"],
+                                 hukou_type=HukouType(h["hukou_type"]),
+                                 residence_division_code=h["residence_division_code"])
+    household = household_on_record(identity, events, [person_identity_of_row(p) for p in rows.persons], day)
+    members = []
+    for member_id in household.member_ids:
+        row = by_id[member_id]
+        alive = person_on_record(person_identity_of_row(row), events).alive_on(day)
+        members.append(MemberOnDay(uuid.UUID(member_id), row["name"], row["relation"], row["sex"],
+                                   date.fromisoformat(row["birth_date"]), alive))
+    return HouseholdView(h["id"], h["division_code"], h["hukou_type"], household.residence_division_code,
+                         h["residence_division_code"], h["address"], h["status"], h["version"], members)

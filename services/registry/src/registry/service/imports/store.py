@@ -64,14 +64,27 @@ CREATE TEMP TABLE imp_p (
 """
 # st: 0 new (then: inserted), 2 stored already in the same household (unchanged), 3 error (`reason`)
 
+# Lookups in the big tables probe their indexes once per staging row: a LATERAL subquery with LIMIT 1
+# is never flattened into a join, so the planner cannot pick a hash join that reads the whole of
+# `persons` or `households` for every chunk (which made an import slower the more was stored).
 EXISTING_HOUSEHOLDS = """
-UPDATE imp_h s SET hid = h.id, hukou_type = h.hukou_type, residence_division_code = h.residence_division_code
-FROM households h WHERE h.division_code = s.division_code AND h.external_ref = s.external_ref
+WITH found AS (
+    SELECT s.hh, h.id, h.hukou_type, h.residence_division_code FROM imp_h s CROSS JOIN LATERAL (
+        SELECT id, hukou_type, residence_division_code FROM households
+        WHERE division_code = s.division_code AND external_ref = s.external_ref LIMIT 1) h
+)
+UPDATE imp_h s SET hid = f.id, hukou_type = f.hukou_type, residence_division_code = f.residence_division_code
+FROM found f WHERE f.hh = s.hh
 """
 EXISTING_PERSONS = """
-UPDATE imp_p p SET st = CASE WHEN x.household_id = s.hid THEN 2 ELSE 3 END,
-                   reason = CASE WHEN x.household_id = s.hid THEN NULL ELSE 'elsewhere' END
-FROM persons x, imp_h s WHERE x.id_number_index = p.id_index AND s.hh = p.hh
+WITH found AS (
+    SELECT p.row_number, x.household_id FROM imp_p p CROSS JOIN LATERAL (
+        SELECT household_id FROM persons WHERE id_number_index = p.id_index LIMIT 1) x
+    WHERE p.id_index IS NOT NULL
+)
+UPDATE imp_p p SET st = CASE WHEN f.household_id = s.hid THEN 2 ELSE 3 END,
+                   reason = CASE WHEN f.household_id = s.hid THEN NULL ELSE 'elsewhere' END
+FROM found f, imp_h s WHERE f.row_number = p.row_number AND s.hh = p.hh
 """
 EXISTING_PERSONS_WITHOUT_ID = """
 UPDATE imp_p p SET st = 2 FROM imp_h s, persons x
@@ -113,9 +126,15 @@ ORDER BY s.division_code, s.external_ref
 ON CONFLICT DO NOTHING
 """
 CREATED_HOUSEHOLDS = """
-UPDATE imp_h s SET hid = h.id, created = (h.id = s.id), hukou_type = h.hukou_type,
-                   residence_division_code = h.residence_division_code
-FROM households h WHERE s.hid IS NULL AND h.division_code = s.division_code AND h.external_ref = s.external_ref
+WITH found AS (
+    SELECT s.hh, h.id, h.hukou_type, h.residence_division_code FROM imp_h s CROSS JOIN LATERAL (
+        SELECT id, hukou_type, residence_division_code FROM households
+        WHERE division_code = s.division_code AND external_ref = s.external_ref LIMIT 1) h
+    WHERE s.hid IS NULL
+)
+UPDATE imp_h s SET hid = f.id, created = (f.id = s.id), hukou_type = f.hukou_type,
+                   residence_division_code = f.residence_division_code
+FROM found f WHERE f.hh = s.hh
 """
 INSERT_PERSONS = """
 INSERT INTO persons (id, household_id, name, name_pinyin, name_initials, sex, birth_date, relation, mother_id,
@@ -184,10 +203,12 @@ SELECT hid, division_code, $1::date, facts FROM imp_h WHERE fast AND facts IS NO
 """
 RECOMPUTE = """
 SELECT DISTINCT s.hid FROM imp_h s JOIN imp_p p ON p.hh = s.hh WHERE p.st = 0 AND NOT s.fast
-UNION SELECT x.household_id FROM imp_p p JOIN imp_h s ON s.hh = p.hh JOIN persons x ON x.id = p.mother_id
-      WHERE p.st = 0 AND x.household_id <> s.hid AND x.merged_into IS NULL
-UNION SELECT x.household_id FROM imp_p p JOIN imp_h s ON s.hh = p.hh JOIN persons x ON x.id = p.father_id
-      WHERE p.st = 0 AND x.household_id <> s.hid AND x.merged_into IS NULL
+UNION SELECT x.household_id FROM imp_p p JOIN imp_h s ON s.hh = p.hh CROSS JOIN LATERAL (
+          SELECT household_id, merged_into FROM persons WHERE id = p.mother_id LIMIT 1) x
+      WHERE p.st = 0 AND p.mother_id IS NOT NULL AND x.household_id <> s.hid AND x.merged_into IS NULL
+UNION SELECT x.household_id FROM imp_p p JOIN imp_h s ON s.hh = p.hh CROSS JOIN LATERAL (
+          SELECT household_id, merged_into FROM persons WHERE id = p.father_id LIMIT 1) x
+      WHERE p.st = 0 AND p.father_id IS NOT NULL AND x.household_id <> s.hid AND x.merged_into IS NULL
 """
 NO_HOUSEHOLD = """
 UPDATE imp_p p SET st = 3, reason = 'household' FROM imp_h s WHERE s.hh = p.hh AND p.st = 0 AND s.hid IS NULL
