@@ -2,4 +2,14 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from relief.api import applications, batches, callbacks, funds, ledger, reconciliations, reports
+
+routers: list[APIRouter] = [
+    ledger.router,
+    funds.router,
+    applications.router,
+    batches.router,
+    callbacks.router,
+    reconciliations.router,
+    reports.router,
+]

@@ -1,0 +1,395 @@
+"""Benchmark of scheduled disbursement: a 100,000-payment batch reserved, sent and settled against the
+payment simulator, with the ledger's invariant check at the end.
+
+Run with `uv run python bench/relief_disbursement.py` (options: --payments, --payees, --failure-rate,
+--out FILE). Everything runs on loopback in a temporary folder removed at the end:
+  * an embedded PostgreSQL (durable settings) and NATS with JetStream;
+  * the REAL registry app (its own database, under uvicorn in a subprocess) holding --payees persons
+    with bank cards; the lines' payees are drawn from them in turn, so the registry is asked for every
+    payment (in chunks of 1,000);
+  * the payment simulator in a subprocess (batch callbacks of up to 2,000 statuses, --failure-rate);
+  * the relief's sender prepares and submits --concurrency chunks of 1,000 at once;
+  * the relief app under uvicorn in this process (its sender, consumers, relay and callback route).
+
+Timed phases, from the moment the first `entitlements.cycle.approved` chunk (1,000 lines each) is
+published until:
+  reserved  the batch exists with every payment reserved by pending transfers (consumer + one set-based
+            reservation under one lock of the fund);
+  settled   after the approval, every payment is succeeded or failed (registry look-ups, submits,
+            callbacks posting or voiding the pending transfers);
+and then the invariant check (debits = credits, every balance = replay of its transfers) and how long
+the outbox took to hand every `relief.payment.*` event to JetStream. Target: reserved + sent + settled
+≤ 30 s. The numbers depend on the machine; on a shared one, say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+COUNTY, VILLAGE = "360702", "360702001001"
+MERCHANT, SECRET = "guanhuai-relief", "bench-callback-secret-0123456789"
+TARGET_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serve(app, port: int):  # noqa: ANN001, ANN201
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 10)
+
+
+def start_simulator(port: int, relief_port: int, failure_rate: float, log: Path) -> subprocess.Popen:
+    env = os.environ | {
+        "SIM_PAY_MERCHANT_ID": MERCHANT,
+        "SIM_PAY_CALLBACK_SECRET": SECRET,
+        "SIM_PAY_BATCH_CALLBACKS": "true",
+        "SIM_PAY_CALLBACK_URL": f"http://127.0.0.1:{relief_port}/v1/provider-callbacks/simulator",
+        "SIM_PAY_FAULTS__FAILURE_RATE": str(failure_rate),
+        "SIM_PAY_FAULTS__SETTLE_DELAY_MS": "200",
+        "SIM_PAY_FAULTS__CALLBACK_BATCH_MAX": "2000",
+        "SIM_PAY_FAULTS__CALLBACK_CONCURRENCY": "4",
+        "SIM_PAY_FAULTS__SEED": "5",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "simulators.payments.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def start_registry(port: int, database_url: str, nats_url: str, log: Path) -> subprocess.Popen:
+    env = os.environ | {
+        "REGISTRY_DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "REGISTRY_ENVIRONMENT": "test",
+        "REGISTRY_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "registry.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def wait_http(url: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def seed_payees(base: str, headers: dict, count: int) -> list[dict]:
+    from stdnum import luhn
+    from stdnum.cn import ric
+
+    people = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+        for n in range(count):
+            household = await client.post(
+                "/v1/households", json={"division_code": VILLAGE, "hukou_type": "rural", "address": f"某村{n}号"}
+            )
+            household.raise_for_status()
+            body = f"{COUNTY}{date(1950 + n % 20, 1 + n % 12, 1 + n % 28):%Y%m%d}{n % 999 + 1:03d}"
+            card = f"622202{n:012d}"
+            person = await client.post(
+                "/v1/persons",
+                json={
+                    "household_id": household.json()["id"],
+                    "name": f"王{'建国秀英明华'[n % 6]}{n}",
+                    "relation": "head",
+                    "id_number": body + ric.calc_check_digit(body + "0"),
+                    "bank_card": card + luhn.calc_check_digit(card),
+                },
+            )
+            person.raise_for_status()
+            people.append({"id": person.json()["id"], "household_id": household.json()["id"]})
+    return people
+
+
+async def publish_cycle(nats_url: str, people: list[dict], payments: int) -> str:
+    import nats
+
+    from carekit.events.envelope import new_event
+
+    cycle_id = str(uuid.uuid4())
+    chunks = (payments + 999) // 1000
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    with contextlib.suppress(Exception):
+        await js.add_stream(name="ENTITLEMENTS", subjects=["entitlements.>"])
+    for chunk in range(chunks):
+        lines = []
+        for i in range(chunk * 1000, min(payments, (chunk + 1) * 1000)):
+            payee = people[i % len(people)]
+            lines.append(
+                {
+                    "line_id": str(uuid.uuid4()),
+                    "subject_kind": "household",
+                    "subject_id": str(uuid.uuid4()),
+                    "payee_person_id": payee["id"],
+                    "household_id": payee["household_id"],
+                    "region_code": VILLAGE,
+                    "amount_fen": 96_000,
+                }
+            )
+        event = new_event(
+            "entitlements.cycle.approved",
+            {
+                "cycle_id": cycle_id,
+                "policy_code": "rural_reward",
+                "policy_version": 1,
+                "period": "2026",
+                "fund": "care_fund",
+                "benefit_kind": "cash_yearly",
+                "chunk": chunk + 1,
+                "chunks": chunks,
+                "total_lines": payments,
+                "total_amount_fen": payments * 96_000,
+                "approved_by": "entitlements-approver",
+                "approved_at": "2026-11-24T08:00:00+08:00",
+                "lines": lines,
+            },
+            source="/guanhuai/entitlements",
+            subject=f"{cycle_id}/{chunk + 1}",
+        )
+        await js.publish(event.type, event.to_json(), headers={"Nats-Msg-Id": str(event.id)})
+    await nc.close()
+    return cycle_id
+
+
+async def until(probe, timeout: float, every: float = 0.2):  # noqa: ANN001, ANN201, ASYNC109
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
+        if value:
+            return value
+        await asyncio.sleep(every)
+    raise RuntimeError(f"gave up after {timeout}s")
+
+
+async def run(options: argparse.Namespace, tmp: Path, pg_admin: str, nats_url: str) -> dict:
+    from carekit.db.migrations import upgrade_to_head
+    from carekit.devstack.databases import create_database
+    from carekit.testing.tokens import TokenFactory
+    from registry.main import SERVICE_ROOT as REGISTRY_ROOT
+    from relief.main import SERVICE_ROOT as RELIEF_ROOT
+    from relief.main import create_app as create_relief
+    from relief.settings import ReliefSettings
+
+    base = pg_admin.rsplit("/", 1)[0]
+    for name, root in (("registry", REGISTRY_ROOT), ("relief", RELIEF_ROOT)):
+        await create_database(pg_admin, name)
+        await asyncio.to_thread(upgrade_to_head, root, f"{base}/{name}")
+    tokens = TokenFactory()
+    fm = tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fund-manager-1")
+    auditor = tokens.headers(roles=["auditor"], region=COUNTY, sub="auditor-1")
+    registry_port, relief_port, sim_port = free_port(), free_port(), free_port()
+    sim = start_simulator(sim_port, relief_port, options.failure_rate, tmp / "simulator.log")
+    registry = start_registry(registry_port, f"{base}/registry", nats_url, tmp / "registry.log")
+    sim_url, registry_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{registry_port}"
+    results: dict = {}
+    try:
+        await wait_http(f"{sim_url}/healthz")
+        await wait_http(f"{registry_url}/healthz", timeout=60)
+        relief = create_relief(
+            ReliefSettings(
+                database_url=f"{base}/relief",
+                nats_url=nats_url,
+                environment="test",
+                log_level=os.environ.get("BENCH_RELIEF_LOG", "WARNING"),
+                registry_url=f"http://127.0.0.1:{registry_port}",
+                payment_provider_url=sim_url,
+                payment_merchant_id=MERCHANT,
+                payment_callback_secret=SECRET,
+                payment_timeout_seconds=30,
+                sender_poll_seconds=0.2,
+                query_after_seconds=20,
+                payment_send_concurrency=options.concurrency,
+                consumer_batch_size=20,
+            )
+        )
+        async with serve(relief, relief_port) as relief_url:
+            started = time.monotonic()
+            people = await seed_payees(
+                registry_url, tokens.headers(roles=["caseworker"], region=COUNTY), options.payees
+            )
+            results["seed_payees_s"] = round(time.monotonic() - started, 2)
+            async with httpx.AsyncClient(base_url=relief_url, timeout=120) as client:
+                await client.post(
+                    "/v1/funds",
+                    headers=fm,
+                    json={
+                        "code": "care_fund",
+                        "kind": "care_fund",
+                        "name_zh": "生育关怀基金",
+                        "name_en": "Care fund",
+                        "region": COUNTY,
+                    },
+                )
+                await client.post(
+                    "/v1/funds/care_fund/allocations",
+                    headers=fm,
+                    json={"amount_fen": options.payments * 96_000, "document_no": "bench"},
+                )
+                t0 = time.monotonic()
+                cycle_id = await publish_cycle(nats_url, people, options.payments)
+                results["publish_s"] = round(time.monotonic() - t0, 2)
+
+                async def reserved():  # noqa: ANN202
+                    batches = (await client.get("/v1/batches", headers=fm)).json()
+                    return next((b for b in batches if b["cycle_id"] == cycle_id and b["status"] == "reserved"), None)
+
+                batch = await until(reserved, 300)
+                t_reserved = time.monotonic()
+                results["reserved_s"] = round(t_reserved - t0, 2)
+                approve = await client.post(f"/v1/batches/{batch['id']}/approve", headers=fm)
+                approve.raise_for_status()
+
+                async def done():  # noqa: ANN202
+                    b = (await client.get(f"/v1/batches/{batch['id']}", headers=fm)).json()
+                    return b if b["status"] == "done" else None
+
+                final = await until(done, 600, every=0.25)
+                t_done = time.monotonic()
+                results["sent_and_settled_s"] = round(t_done - t_reserved, 2)
+                results["total_s"] = round(t_done - t0, 2)
+                results["payments_by_status"] = final["payments_by_status"]
+                t_check = time.monotonic()
+                invariant = (await client.get("/v1/ledger/invariant", headers=auditor)).json()
+                results["invariant_ok"] = invariant["ok"]
+                results["invariant_check_s"] = round(time.monotonic() - t_check, 2)
+                results["transfers"] = invariant["transfers"]
+
+                async def outbox_empty():  # noqa: ANN202
+                    from sqlalchemy import text
+
+                    async with relief.state.runtime.uow() as uow:
+                        return (await uow.session.execute(text("SELECT count(*) FROM outbox"))).scalar_one() == 0
+
+                await until(outbox_empty, 600)
+                results["events_published_s"] = round(time.monotonic() - t0, 2)
+        async with httpx.AsyncClient() as client:
+            stats = (await client.get(f"{sim_url}/_sim/stats")).json()
+        results["provider"] = {
+            "payments": stats["payments"],
+            "by_state": stats["by_state"],
+            "callback_requests": stats["events"].get("callback_requests"),
+        }
+    finally:
+        for process in (sim, registry):
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--payments", type=int, default=100_000)
+    parser.add_argument("--payees", type=int, default=200)
+    parser.add_argument("--failure-rate", type=float, default=0.01)
+    parser.add_argument("--concurrency", type=int, default=8, help="chunks of 1,000 prepared and sent at once")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    options = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-relief-"))
+    os.environ["GUANHUAI_DATA_DIR"] = str(tmp / "data")  # dev keys of this run only
+    from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres
+
+    pg = nats_server = None
+    try:
+        pg = EmbeddedPostgres(tmp / "pg").start()
+        nats_server = EmbeddedNats(tmp / "nats").start()
+        results = asyncio.run(run(options, tmp, pg.admin_url, nats_server.url))
+        results |= {
+            "payments": options.payments,
+            "target_s": TARGET_S,
+            "met": results["total_s"] <= TARGET_S and results["invariant_ok"],
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        }
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        if options.out:
+            options.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    finally:
+        if nats_server:
+            nats_server.stop()
+        if pg:
+            pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

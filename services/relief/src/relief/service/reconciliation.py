@@ -1,0 +1,62 @@
+"""Daily reconciliation runs, stored with their findings; optionally the provider's final states are
+applied to the differing payments (the provider is where the money actually moved)."""
+
+import json
+import uuid
+from datetime import date
+
+from sqlalchemy import text
+
+from carekit.db.uow import UnitOfWork
+from relief.domain.reconciliation import Ours, Result, Theirs, reconcile
+from relief.service.payments import Report, apply_reports
+
+
+async def _ours(uow: UnitOfWork, ids: list[str], day: date | None) -> tuple[dict[str, Ours], set[str]]:
+    rows = (
+        await uow.session.execute(
+            text(
+                "SELECT end_to_end_id, status, amount_fen, (settled_at AT TIME ZONE 'Asia/Shanghai')::date AS day "
+                "FROM payments WHERE end_to_end_id = ANY(:ids) "
+                "OR (CAST(:day AS date) IS NOT NULL AND status = 'succeeded' "
+                "AND (settled_at AT TIME ZONE 'Asia/Shanghai')::date = :day)"
+            ),
+            {"ids": ids, "day": day},
+        )
+    ).all()
+    ours = {r.end_to_end_id: Ours(r.end_to_end_id, r.status, r.amount_fen) for r in rows}
+    expected = {r.end_to_end_id for r in rows if day is not None and r.status == "succeeded" and r.day == day}
+    return ours, expected
+
+
+async def run(
+    uow: UnitOfWork, *, theirs: list[Theirs], day: date, source: str, actor: str, apply: bool, statement: bool
+) -> tuple[uuid.UUID, Result, int]:
+    ours, expected = await _ours(uow, [t.end_to_end_id for t in theirs], day if statement else None)
+    result = reconcile(ours, theirs, expected)
+    applied = 0
+    if apply and result.different:
+        states = {t.end_to_end_id: t.state for t in theirs}
+        reports = [Report(d["end_to_end_id"], states[d["end_to_end_id"]]) for d in result.different]
+        applied = (await apply_reports(uow, reports))["applied"]
+    run_id = uuid.uuid4()
+    await uow.session.execute(
+        text(
+            "INSERT INTO reconciliations (id, day, source, matched, missing, extra, different, items, run_by) "
+            "VALUES (:id, :day, :source, :m, :mi, :ex, :di, CAST(:items AS jsonb), :by)"
+        ),
+        {
+            "id": run_id,
+            "day": day,
+            "source": source,
+            "m": result.matched,
+            "mi": len(result.missing),
+            "ex": len(result.extra),
+            "di": len(result.different),
+            "by": actor,
+            "items": json.dumps(
+                {"missing": result.missing, "extra": result.extra, "different": result.different, "applied": applied}
+            ),
+        },
+    )
+    return run_id, result, applied
