@@ -153,6 +153,9 @@ DISABLED_URBAN = Family("disabled-urban", father=_m("dad", date(1969, 1, 1)), mo
 # Only child with a grade-4 disability: not a "disabled only child" family.
 DISABLED_MILD = Family("disabled-mild", father=_m("dad", date(1965, 1, 1)), mother=_f("mum", date(1966, 1, 1)),
                        children=(_f("girl", date(1990, 1, 1), disability=4),), certificate=True)
+# Disabled only child (grade 3); the mother turns 49 on 2026-06-10; the father dies mid-month, 2026-08-17.
+DISABLED_YOUNG = Family("disabled-young", father=_m("dad", date(1975, 2, 2), death=date(2026, 8, 17)),
+                        mother=_f("mum", date(1977, 6, 10)), children=(_f("girl", date(2001, 1, 1), disability=3),))
 # Certified only child who turns 18 on 2026-03-15.
 TEEN = Family("teen", father=_m("dad", date(1980, 1, 1)), mother=_f("mum", date(1982, 1, 1)),
               children=(_f("girl", date(2008, 3, 15)),), certificate=True)
@@ -221,6 +224,11 @@ LIBRARY_CASES: tuple[Case, ...] = (
          (DISABLED, DISABLED_URBAN, DISABLED_MILD, BEREAVED_URBAN),
          {pid(DISABLED, "dad"): 15000, pid(DISABLED, "mum"): 15000,
           pid(DISABLED_URBAN, "dad"): 27000, pid(DISABLED_URBAN, "mum"): 27000}),
+    Case("disabled-mother-48", "special-assistance-disabled", D(2026, 6, 9), (DISABLED_YOUNG,), {}),
+    Case("disabled-mother-turns-49", "special-assistance-disabled", D(2026, 6, 10), (DISABLED_YOUNG,),
+         {pid(DISABLED_YOUNG, "dad"): 15000, pid(DISABLED_YOUNG, "mum"): 15000}),
+    Case("disabled-father-dies-mid-month", "special-assistance-disabled", D(2026, 8, 17), (DISABLED_YOUNG,),
+         {pid(DISABLED_YOUNG, "mum"): 15000}),
     # only-child parents' reward fee: certified household, child under 18, 10 yuan a month
     Case("fee-child-17", "only-child-parents-reward-fee", D(2026, 3, 1), (TEEN, UNCERTIFIED, SMALL),
          {TEEN.id: 1000, SMALL.id: 1000}),
@@ -256,18 +264,25 @@ LIBRARY_CASES: tuple[Case, ...] = (
          {pid(ONE_CHILD, "dad"): 0, pid(ONE_CHILD, "mum"): 0, pid(TWO_DAUGHTERS, "dad"): 0,
           pid(TWO_DAUGHTERS, "mum"): 0, pid(BEREAVED_URBAN, "mum"): 0, pid(DISABLED, "dad"): 0,
           pid(DISABLED, "mum"): 0}),
+    Case("fee-waiver-day-before-death", "fee-waiver-benefit-card", D(2026, 7, 14), (BEREAVED_URBAN,),
+         {pid(BEREAVED_URBAN, "dad"): 0, pid(BEREAVED_URBAN, "mum"): 0}),
+    Case("fee-waiver-death-mid-month", "fee-waiver-benefit-card", D(2026, 7, 15), (BEREAVED_URBAN,),
+         {pid(BEREAVED_URBAN, "mum"): 0}),
     # relief priority: bereaved and disabled-only-child households
     Case("relief-priority", "relief-priority", D(2026, 1, 1),
          (BEREAVED, BEREAVED_URBAN, DISABLED, DISABLED_MILD, ONE_CHILD, TWO_DAUGHTERS),
          {BEREAVED.id: 0, BEREAVED_URBAN.id: 0, DISABLED.id: 0}),
+    Case("relief-priority-grade-3-not-4", "relief-priority", D(2026, 8, 17), (DISABLED_YOUNG, DISABLED_MILD),
+         {DISABLED_YOUNG.id: 0}),
 )
 
 
 async def load_rows(conn, rows: list[FactsRow]) -> None:  # noqa: ANN001 - an AsyncConnection
     """Replace the whole `person_facts` table with `rows`."""
+    from sqlalchemy import insert, text
+
     from entitlements.adapters.batch import record_values
     from entitlements.db.tables import PersonFactsRecord
-    from sqlalchemy import insert, text
 
     await conn.execute(text("TRUNCATE person_facts"))
     if rows:

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import nats
+
 from carekit.db.engine import asyncpg_dsn
 from carekit.events.envelope import EventEnvelope
 from carekit.events.streams import ensure_stream, service_stream

@@ -8,3 +8,7 @@ class EntitlementsSettings(ServiceSettings):
 
     service_name: str = "entitlements"
     port: int = 8002
+    # Cycles: evaluate county work items in the request (False) or through the JetStream work queue
+    # (True), with this many workers in each process (see entitlements.events.cycle_work).
+    cycle_queue: bool = False
+    cycle_workers: int = 2

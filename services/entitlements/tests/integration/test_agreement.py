@@ -15,6 +15,11 @@ from datetime import date, timedelta
 
 import pytest
 import pytest_asyncio
+from entitlements_support import load_rows
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from carekit.db.engine import sqlalchemy_url
 from entitlements.adapters.batch import eligible_population
 from entitlements.domain.evaluation import evaluate_population
@@ -29,10 +34,6 @@ from entitlements.domain.policy import (
     Text,
     check_policy,
 )
-from entitlements_support import load_rows
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MAX = 2**62
 

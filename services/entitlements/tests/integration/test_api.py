@@ -7,14 +7,15 @@ from datetime import date
 import httpx
 import pytest
 import pytest_asyncio
+from entitlements_support import BEREAVED, ONE_CHILD, SMALL, household, load_rows, pid
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from carekit.db.engine import sqlalchemy_url
 from carekit.pii import build_vault
 from carekit.testing.service import running
 from entitlements.domain.facts_catalogue import CATALOGUE
 from entitlements.main import create_app
 from entitlements.settings import EntitlementsSettings
-from entitlements_support import BEREAVED, ONE_CHILD, SMALL, household, load_rows, pid
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ID_DAD = "36070219660315001X"
 

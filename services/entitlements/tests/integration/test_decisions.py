@@ -8,11 +8,12 @@ from datetime import date
 
 import nats
 import pytest_asyncio
+from registry_events import Household, Person, Registry, fetch, wait_for
+
 from carekit.testing.service import running
 from entitlements.main import create_app
 from entitlements.service.decisions import today_in_china
 from entitlements.settings import EntitlementsSettings
-from registry_events import Household, Person, Registry, fetch, wait_for
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -5,12 +5,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from entitlements_support import LIBRARY_CASES, Case, load_rows
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
 from carekit.db.engine import sqlalchemy_url
 from entitlements.adapters.batch import eligible_population, facts_row
 from entitlements.adapters.policy_library import load_library
 from entitlements.domain.evaluation import evaluate_population
-from entitlements_support import LIBRARY_CASES, Case, load_rows
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 LIBRARY = {checked.policy.code: checked for checked in load_library()}
 

@@ -3,9 +3,10 @@ SQLModel metadata describes."""
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from carekit.db.engine import sqlalchemy_url
 from entitlements.db.tables import metadata
-from sqlalchemy.ext.asyncio import create_async_engine
 
 OURS = ("person_facts", "household_projection", "decisions")
 

@@ -5,10 +5,11 @@ from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest_asyncio
+from registry_events import Household, Person, Registry, fetch, tick, wait_for
+
 from carekit.testing.service import running
 from entitlements.main import create_app
 from entitlements.settings import EntitlementsSettings
-from registry_events import Household, Person, Registry, fetch, tick, wait_for
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -3,9 +3,10 @@
 import dataclasses
 from datetime import date
 
+from entitlements_support import ONE_CHILD, SMALL, TEEN, household, pid
+
 from entitlements.adapters.policy_library import load_library
 from entitlements.service.checks import _anniversaries, eligible_on, valid_until
-from entitlements_support import ONE_CHILD, SMALL, TEEN, household, pid
 
 LIBRARY = {checked.policy.code: checked for checked in load_library()}
 

@@ -4,6 +4,7 @@ subset is enforced at creation for batch policies."""
 from datetime import date
 
 import pytest
+
 from entitlements.domain.errors import ExpressionError, PolicyError, Position
 from entitlements.domain.expressions import analyse
 from entitlements.domain.policy import Benefit, BenefitKind, Criterion, Policy, Subject, Text, check_policy

@@ -3,6 +3,7 @@
 from datetime import date
 
 import pytest
+
 from entitlements.domain.evaluation import evaluate
 from entitlements.domain.facts_catalogue import (
     CATALOGUE,

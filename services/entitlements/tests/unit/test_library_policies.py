@@ -6,9 +6,10 @@ The same cases run through the SQL path in tests/integration/test_library_sql.py
 from datetime import date
 
 import pytest
+from entitlements_support import BEREAVED, BEREAVED_WIDOWER, LIBRARY_CASES, ONE_CHILD, Case, household, pid
+
 from entitlements.adapters.policy_library import load_library
 from entitlements.domain.evaluation import evaluate, evaluate_population
-from entitlements_support import BEREAVED, BEREAVED_WIDOWER, LIBRARY_CASES, ONE_CHILD, Case, household, pid
 
 LIBRARY = {checked.policy.code: checked for checked in load_library()}
 

@@ -5,6 +5,7 @@ import dataclasses
 from datetime import date
 
 import pytest
+
 from entitlements.adapters.policy_library import LIBRARY_DIR, LibraryError, load_library, load_policy_file
 from entitlements.domain.errors import PolicyError
 from entitlements.domain.policy import (

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
-from entitlements.api import entitlements, facts
+from entitlements.api import appeals, cycles, entitlements, facts, policies, simulations
 
-routers: list[APIRouter] = [facts.router, entitlements.router]
+routers: list[APIRouter] = [facts.router, entitlements.router, policies.router, cycles.router,
+                             simulations.router, appeals.router]

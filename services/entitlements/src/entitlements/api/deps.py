@@ -4,12 +4,14 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from carekit.auth.deps import require_roles
-from carekit.auth.principal import Principal, Role
-from carekit.pii import PiiVault
 from fastapi import Depends, Request
 
+from carekit.auth.deps import require_roles
+from carekit.auth.principal import Principal, Role
+from carekit.deps import UowDep
+from carekit.pii import PiiVault
 from entitlements.domain.policy import CheckedPolicy
+from entitlements.service.policies import active_policies
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -23,8 +25,9 @@ def get_vault(request: Request) -> PiiVault:
     return request.app.state.vault
 
 
-def get_library(request: Request) -> tuple[CheckedPolicy, ...]:
-    return request.app.state.library
+async def get_library(uow: UowDep) -> tuple[CheckedPolicy, ...]:
+    """The active policy versions (stored in this service's database, cached per process)."""
+    return await active_policies(uow.session)
 
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]

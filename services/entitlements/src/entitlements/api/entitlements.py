@@ -1,19 +1,22 @@
 """Explained entitlements of one person, and the partners' real-time eligibility check."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
 
 from carekit.auth.deps import check_jurisdiction
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
-
 from entitlements.api.deps import Explainer, LibraryDep, Partner, TodayDep, VaultDep
 from entitlements.api.facts import Words
 from entitlements.domain.evaluation import evaluate, in_population
-from entitlements.service.checks import eligible_on, person_by_index, person_row, policies_for, valid_until
+from entitlements.domain.overrides import apply_override
+from entitlements.service.appeals import appeals_of
+from entitlements.service.checks import holds_on, person_by_index, person_row, policies_for, valid_until
+from entitlements.service.overrides import override_on, overrides_for
 
 router = APIRouter(tags=["entitlements"], responses=PROBLEM_RESPONSES)
 
@@ -34,6 +37,26 @@ class CriterionPublic(BaseModel):
     text: Words
 
 
+class OverridePublic(BaseModel):
+    id: uuid.UUID
+    appeal_id: uuid.UUID | None
+    eligible: bool
+    amount: int | None
+    reason: str
+    expires_on: date
+    decided_by: str
+
+
+class AppealBrief(BaseModel):
+    id: uuid.UUID
+    policy_code: str
+    reason: str
+    status: str
+    filed_by: str
+    filed_at: datetime
+    decided_by: str | None
+
+
 class EntitlementPublic(BaseModel):
     policy: str
     policy_version: int
@@ -49,6 +72,7 @@ class EntitlementPublic(BaseModel):
     amount_error: str | None
     summary: Words
     criteria: list[CriterionPublic]
+    override: OverridePublic | None = None
 
 
 class PersonEntitlements(BaseModel):
@@ -57,6 +81,7 @@ class PersonEntitlements(BaseModel):
     as_of: date
     facts_known: bool
     entitlements: list[EntitlementPublic]
+    appeals: list[AppealBrief]
 
 
 class EligibilityCheck(BaseModel):
@@ -90,9 +115,13 @@ async def person_entitlements(
     check_jurisdiction(principal, place, "person", "人员")
     day = as_of or today
     entitlements = []
-    for checked in policies_for(library, row, day):
+    in_force = policies_for(library, row, day)
+    overrides = await overrides_for(uow.session, [row.person_id, row.household_id], day)
+    for checked in in_force:
         policy = checked.policy
-        decision = evaluate(checked, row, day)
+        evaluated = evaluate(checked, row, day)
+        override = overrides.get((policy.code, evaluated.subject_id))
+        decision = apply_override(evaluated, override) if row.household_facts_as_of is not None else evaluated
         entitlements.append(EntitlementPublic(
             policy=policy.code, policy_version=policy.version, name=Words(zh=policy.name.zh, en=policy.name.en),
             legal_basis=policy.legal_basis, subject=policy.subject.value, subject_id=decision.subject_id,
@@ -104,12 +133,16 @@ async def person_entitlements(
                 text=Words(zh=c.text_zh, en=c.text_en),
                 facts=[FactRead(name=f.name, value=_plain(f.value), text=Words(zh=f.text_zh, en=f.text_en))
                        for f in c.facts]) for c in decision.criteria],
+            override=OverridePublic(**{k: getattr(override, k) for k in OverridePublic.model_fields})
+            if override is not None else None,
         ))
     if row.household_facts_as_of is None:  # the registry has not described the household yet
         for entitlement in entitlements:
             entitlement.eligible, entitlement.in_population, entitlement.amount = False, False, None
+    filed = [AppealBrief.model_validate(dict(a._mapping)) for a in await appeals_of(uow.session, person_id)]
     return PersonEntitlements(person_id=person_id, household_id=uuid.UUID(row.household_id), as_of=day,
-                              facts_known=row.household_facts_as_of is not None, entitlements=entitlements)
+                              facts_known=row.household_facts_as_of is not None, entitlements=entitlements,
+                              appeals=filed)
 
 
 @router.get("/v1/eligibility", response_model=EligibilityCheck,
@@ -126,7 +159,13 @@ async def check_eligibility(
     if checked is None:
         raise not_found("policy", "政策")
     row = await person_by_index(uow.session, vault.index(id_number.strip().upper(), ID_FIELD))
-    if row is None or eligible_on(checked, row, today) is None:
+    if row is None:
+        return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
+    override = await override_on(uow.session, checked, row, today)
+    if override is not None:
+        return EligibilityCheck(policy=policy, eligible=override.eligible,
+                                valid_until=override.expires_on if override.eligible else None)
+    if not holds_on(checked, row, today):
         return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
     return EligibilityCheck(policy=policy, eligible=True, valid_until=valid_until(checked, row, today))
 

@@ -2,11 +2,11 @@
 
 from typing import Any
 
-from carekit.auth.deps import CurrentPrincipal
-from carekit.http.problems import PROBLEM_RESPONSES
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from carekit.auth.deps import CurrentPrincipal
+from carekit.http.problems import PROBLEM_RESPONSES
 from entitlements.domain.facts_catalogue import catalogue_json
 
 router = APIRouter(prefix="/v1/facts", tags=["facts"], responses=PROBLEM_RESPONSES)

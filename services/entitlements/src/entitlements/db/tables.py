@@ -14,7 +14,19 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Computed, Date, DateTime, Index, Integer, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -139,3 +151,128 @@ class DecisionRecord(SQLModel, table=True):
     effective_date: date
     reason: str = Field(max_length=120)
     decided_at: datetime = Field(sa_column=_now_column())
+
+
+class PolicyVersionRecord(SQLModel, table=True):
+    """One version of a policy, as drafted (`body`: the `policy_to_dict` shape). Active and retired versions
+    are immutable. `status_seq` is taken from a sequence at every status change: the highest one is the
+    generation the in-memory cache of active policies compares against."""
+
+    __tablename__ = "policy_versions"
+
+    code: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    jurisdiction: str = Field(max_length=12)
+    status: str = Field(max_length=8, index=True)
+    effective_from: date
+    effective_to: date | None = Field(default=None)
+    body: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    batch_problem: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    drafted_by: str = Field(max_length=128)
+    approved_by: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_column=_now_column())
+    activated_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    status_seq: int = Field(sa_column=Column(BigInteger, nullable=False,
+                                             server_default=text("nextval('policy_status_seq')")))
+
+
+class CycleRecord(SQLModel, table=True):
+    """A benefit cycle: one policy version evaluated for one period as of the period's first day."""
+
+    __tablename__ = "cycles"
+
+    id: uuid.UUID = Field(primary_key=True)
+    policy_code: str = Field(max_length=64, index=True)
+    policy_version: int
+    period: str = Field(max_length=7)
+    region: str = Field(max_length=12)  # the division prefix it covers (the creator's region)
+    as_of: date
+    status: str = Field(max_length=12)  # evaluating, ready, approved
+    fund: str | None = Field(default=None, max_length=32)
+    benefit_kind: str = Field(max_length=24)
+    unit: str = Field(max_length=8)
+    total_lines: int = _count()
+    total_amount: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=_now_column())
+    approved_by: str | None = Field(default=None, max_length=128)
+    approved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    chunks: int | None = Field(default=None)
+
+
+class CycleWorkItemRecord(SQLModel, table=True):
+    """One county of a cycle (or the cycle's region when finer): the unit the evaluation fans out by."""
+
+    __tablename__ = "cycle_work_items"
+
+    cycle_id: uuid.UUID = Field(primary_key=True)
+    area_code: str = Field(primary_key=True, max_length=12)
+    status: str = Field(max_length=8)  # pending, done
+    lines: int = _count()
+    done_by: str | None = Field(default=None, max_length=64)
+    done_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class CycleLineRecord(SQLModel, table=True):
+    """A frozen beneficiary line. One per (policy, period, subject), ever."""
+
+    __tablename__ = "cycle_lines"
+    __table_args__ = (UniqueConstraint("policy_code", "period", "subject_id", name="uq_cycle_lines_subject"),
+                      Index("ix_cycle_lines_cycle", "cycle_id", "line_id"))
+
+    line_id: uuid.UUID = Field(primary_key=True)
+    cycle_id: uuid.UUID
+    policy_code: str = Field(max_length=64)
+    period: str = Field(max_length=7)
+    subject_kind: str = Field(max_length=16)
+    subject_id: uuid.UUID
+    payee_person_id: uuid.UUID | None = Field(default=None)
+    household_id: uuid.UUID
+    region_code: str = Field(max_length=12)
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AppealRecord(SQLModel, table=True):
+    __tablename__ = "appeals"
+
+    id: uuid.UUID = Field(primary_key=True)
+    person_id: uuid.UUID = Field(index=True)
+    policy_code: str = Field(max_length=64)
+    reason: str = Field(max_length=2000)
+    status: str = Field(max_length=10)  # open, granted, refused
+    filed_by: str = Field(max_length=128)
+    filed_at: datetime = Field(sa_column=_now_column())
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+
+
+class OverrideRecord(SQLModel, table=True):
+    """A manual override of one subject's decision for one policy, until its expiry (inclusive)."""
+
+    __tablename__ = "overrides"
+    __table_args__ = (Index("ix_overrides_subject", "policy_code", "subject_id"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    appeal_id: uuid.UUID | None = Field(default=None)
+    policy_code: str = Field(max_length=64)
+    subject_id: uuid.UUID
+    household_id: uuid.UUID
+    eligible: bool
+    amount: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    reason: str = Field(max_length=2000)
+    expires_on: date
+    decided_by: str = Field(max_length=128)
+    decided_at: datetime = Field(sa_column=_now_column())
+
+
+class AuditRecord(SQLModel, table=True):
+    """Who did what to policies, cycles, appeals and overrides (append-only)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=_now_column())
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=48)
+    entity: str = Field(max_length=160)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))

@@ -133,6 +133,21 @@ def evaluate(checked: CheckedPolicy, row: FactsRow, as_of: date) -> Decision:
                     summary_zh=summary_zh, summary_en=summary_en)
 
 
+def holds(checked: CheckedPolicy, row: FactsRow, as_of: date) -> bool:
+    """Whether `evaluate(...)` would say eligible, without building the explanation (criteria stop at the
+    first that fails): for checks repeated over many days, such as the partners' valid-until date."""
+    values = fact_values(row, as_of)
+    context = cel.Context(variables=cel_context({name: values[name] for name in checked.facts_read},
+                                                checked.policy.scopes))
+    try:
+        if not all(expression.program.execute(context) is True for expression in checked.criteria):
+            return False
+        amount = checked.amount.program.execute(context)
+    except Exception:  # noqa: BLE001 - an evaluation error fails the criterion, as in evaluate()
+        return False
+    return isinstance(amount, int) and not isinstance(amount, bool) and amount >= 0
+
+
 def evaluate_population(checked: CheckedPolicy, rows: Iterable[FactsRow], as_of: date) -> list[Decision]:
     """Every decision for the population in `rows` (one per household for a household policy)."""
     policy = checked.policy

@@ -221,8 +221,9 @@ class _Compiler:
         return test, None
 
 
-def compile_batch(checked: CheckedPolicy, as_of: date, table: str = TABLE) -> BatchQuery:
-    """One query giving every eligible subject of `checked` on `as_of` with its amount."""
+def compile_batch(checked: CheckedPolicy, as_of: date, table: str = TABLE, within: str = "") -> BatchQuery:
+    """One query giving every eligible subject of `checked` on `as_of` with its amount; `within` (a division
+    prefix, matched like the jurisdiction) narrows it to one area, e.g. a county work item of a cycle."""
     if checked.batch_problem is not None:
         raise checked.batch_problem
     policy = checked.policy
@@ -248,6 +249,13 @@ def compile_batch(checked: CheckedPolicy, as_of: date, table: str = TABLE) -> Ba
     if policy.jurisdiction:  # digits only (checked): a LIKE prefix needs no escaping and can use the index
         params["jurisdiction_like"] = policy.jurisdiction + "%"
         where.append(f"{basis} LIKE CAST(:jurisdiction_like AS text)")
+    if within and not within.startswith(policy.jurisdiction) and not policy.jurisdiction.startswith(within):
+        where.append("FALSE")  # the area and the jurisdiction do not meet
+    elif len(within) > len(policy.jurisdiction):
+        if not within.isdigit():
+            raise ValueError("an area is a division-code prefix")
+        params["within_like"] = within + "%"
+        where.append(f"{basis} LIKE CAST(:within_like AS text)")
     if not household:
         where.append("pf.birth_date <= CAST(:as_of AS date)")
     derived = "".join(f",\n           {FACT_SQL[name]} AS {column_alias(name)}" for name in sorted(used))

@@ -2,8 +2,9 @@
 
 Consumed, from the registry's stream (`REGISTRY`): every person and household event, projected into
 `person_facts` (`entitlements.service.projection`); each change re-evaluates the household for every
-library policy and publishes `entitlements.decision.granted` / `changed` / `revoked`
-(`entitlements.service.decisions`), in the same transaction.
+active policy (stored in the database, see `entitlements.service.policies`) and publishes
+`entitlements.decision.granted` / `changed` / `revoked` (`entitlements.service.decisions`), in the same
+transaction.
 """
 
 from functools import lru_cache
@@ -11,10 +12,10 @@ from functools import lru_cache
 from carekit.db.uow import UnitOfWork
 from carekit.events.consumer import Subscription
 from carekit.events.envelope import EventEnvelope
-
 from entitlements.adapters.policy_library import load_library
 from entitlements.domain.policy import CheckedPolicy
 from entitlements.service.decisions import decide_household
+from entitlements.service.policies import active_policies
 from entitlements.service.projection import (
     HOUSEHOLD_EVENTS,
     PERSON_EVENTS,
@@ -26,7 +27,7 @@ from entitlements.service.projection import (
 
 @lru_cache(maxsize=1)
 def library() -> tuple[CheckedPolicy, ...]:
-    """The YAML policy library, loaded once per process."""
+    """The YAML policy library as shipped (evaluation reads the active versions from the database)."""
     return tuple(load_library())
 
 
@@ -36,8 +37,9 @@ def _reason(event: EventEnvelope) -> str:
 
 
 async def _decide(uow: UnitOfWork, event: EventEnvelope, applied: Applied) -> None:
+    policies = await active_policies(uow.session)
     for household_id in applied.households:
-        await decide_household(uow, household_id, library(), reason=_reason(event),
+        await decide_household(uow, household_id, policies, reason=_reason(event),
                                effective_date=applied.effective_date)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from entitlements.adapters.batch import facts_row
 from entitlements.db.tables import PersonFactsRecord
-from entitlements.domain.evaluation import Decision, division_for, evaluate, in_population
+from entitlements.domain.evaluation import Decision, division_for, evaluate, holds, in_population
 from entitlements.domain.facts_catalogue import FactsRow
 from entitlements.domain.policy import CheckedPolicy
 
@@ -34,6 +34,11 @@ async def person_by_index(session: AsyncSession, index: str) -> FactsRow | None:
 def policies_for(library: Sequence[CheckedPolicy], row: FactsRow, as_of: date) -> list[CheckedPolicy]:
     """The library policies in force on `as_of` whose jurisdiction covers the person's place."""
     return [c for c in library if c.policy.in_force_on(as_of) and c.policy.covers(division_for(c.policy, row))]
+
+
+def holds_on(checked: CheckedPolicy, row: FactsRow, day: date) -> bool:
+    """`eligible_on(...) is not None`, without the explanation."""
+    return checked.policy.in_force_on(day) and in_population(checked.policy, row, day) and holds(checked, row, day)
 
 
 def eligible_on(checked: CheckedPolicy, row: FactsRow, day: date) -> Decision | None:
@@ -75,6 +80,6 @@ def valid_until(checked: CheckedPolicy, row: FactsRow, as_of: date) -> date:
             break
         candidates.add(month)
     for day in sorted(candidates):
-        if eligible_on(checked, row, day) is None:
+        if not holds_on(checked, row, day):
             return day - timedelta(days=1)
     return end

@@ -25,16 +25,18 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from carekit.db.uow import UnitOfWork
-from carekit.events.envelope import new_event
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carekit.db.uow import UnitOfWork
+from carekit.events.envelope import new_event
 from entitlements.adapters.batch import facts_row
 from entitlements.db.tables import DecisionRecord, PersonFactsRecord
 from entitlements.domain.evaluation import Decision, evaluate_population
+from entitlements.domain.overrides import apply_override
 from entitlements.domain.policy import CheckedPolicy
+from entitlements.service.overrides import overrides_for
 
 SOURCE = "/guanhuai/entitlements"
 GRANTED = "entitlements.decision.granted"
@@ -65,13 +67,15 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
     effective = effective_date if effective_date is not None and effective_date <= as_of else as_of
     rows = await household_rows(session, household_id)
     members = {row.person_id for row in rows}
+    overrides = await overrides_for(session, [*members, str(household_id)], as_of)
     published: list[str] = []
     for checked in library:
         policy = checked.policy
         current: dict[str, Decision] = {}
         evaluated: dict[str, Decision] = {}
         if policy.in_force_on(as_of):
-            evaluated = {d.subject_id: d for d in evaluate_population(checked, rows, as_of)}
+            evaluated = {d.subject_id: apply_override(d, overrides.get((policy.code, d.subject_id)))
+                         for d in evaluate_population(checked, rows, as_of)}
             current = {s: d for s, d in evaluated.items() if d.eligible}
         stored = {str(r.subject_id): r for r in (await session.execute(
             select(DT).where(DT.c.policy_code == policy.code, DT.c.household_id == household_id)

@@ -1,0 +1,146 @@
+"""Appeals and manual overrides: filed, decided by someone else, audited, shown in the explanation, and
+changing the decision (published once over real NATS)."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import nats
+import pytest
+import pytest_asyncio
+from entitlements_support import ONE_CHILD, household, load_rows, pid
+from registry_events import fetch
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from carekit.db.engine import sqlalchemy_url
+from carekit.testing.service import running
+from entitlements.main import create_app
+from entitlements.settings import EntitlementsSettings
+
+MUM, DAD = pid(ONE_CHILD, "mum"), pid(ONE_CHILD, "dad")
+REWARD = "rural-reward-assistance"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def service(migrated_database, nats_url) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    url = await migrated_database("entitlements")
+    engine = create_async_engine(sqlalchemy_url(url))
+    async with engine.begin() as conn:
+        await load_rows(conn, household(ONE_CHILD))
+    await engine.dispose()
+    app = create_app(EntitlementsSettings(database_url=url, nats_url=nats_url, environment="test",
+                                          outbox_poll_seconds=0.2))
+    async with running(app) as client:
+        yield client, url
+
+
+@pytest.fixture
+def caseworker(tokens) -> dict[str, str]:
+    return tokens.headers(sub="cw-1", roles=["caseworker"], region="360702")
+
+
+@pytest.fixture
+def approver(tokens) -> dict[str, str]:
+    return tokens.headers(sub="ap-1", roles=["approver"], region="360702")
+
+
+async def decision_events(nats_url: str, subject_id: str) -> list[tuple[str, dict]]:
+    nc = await nats.connect(nats_url)
+    try:
+        sub = await nc.jetstream().pull_subscribe("entitlements.decision.>", stream="ENTITLEMENTS")
+        found = []
+        while True:
+            try:
+                msgs = await sub.fetch(100, timeout=0.5)
+            except (TimeoutError, nats.errors.TimeoutError):
+                return [(t, d) for t, d in found if d["subject_id"] == subject_id]
+            for msg in msgs:
+                body = json.loads(msg.data)
+                found.append((body["type"], body["data"]))
+                await msg.ack()
+    finally:
+        await nc.close()
+
+
+def reward_of(body: dict) -> dict:
+    return next(e for e in body["entitlements"] if e["policy"] == REWARD)
+
+
+async def test_an_override_grants_shows_and_publishes_once(service, caseworker, approver, tokens, nats_url) -> None:
+    client, url = service
+    path = f"/v1/persons/{MUM}/entitlements?as_of=2026-11-24"
+    assert not reward_of((await client.get(path, headers=caseworker)).json())["eligible"]  # she is 58
+    filed = await client.post("/v1/appeals", json={"person_id": MUM, "policy": REWARD,
+                                                   "reason": "户籍年龄登记有误，实际已满60岁"}, headers=caseworker)
+    assert filed.status_code == 201, filed.text
+    appeal = filed.json()
+    assert appeal["status"] == "open" and appeal["filed_by"] == "cw-1"
+
+    both = tokens.headers(sub="cw-1", roles=["caseworker", "approver"], region="360702")
+    decision = {"outcome": "override", "eligible": True, "amount": 96000, "reason": "经核实出生日期为1966年",
+                "expires_on": "2027-12-31"}
+    assert (await client.post(f"/v1/appeals/{appeal['id']}/decision", json=decision, headers=both)).status_code == 403
+    past = await client.post(f"/v1/appeals/{appeal['id']}/decision", json=decision | {"expires_on": "2020-01-01"},
+                             headers=approver)
+    assert past.status_code == 422 and past.json()["field"] == "expires_on"
+    assert (await fetch(url, "SELECT status FROM appeals"))[0][0] == "open"
+    assert await fetch(url, "SELECT 1 FROM overrides") == []
+
+    granted = await client.post(f"/v1/appeals/{appeal['id']}/decision", json=decision, headers=approver)
+    assert granted.status_code == 200 and granted.json()["status"] == "granted"
+    assert (await client.post(f"/v1/appeals/{appeal['id']}/decision", json=decision,
+                              headers=approver)).status_code == 409
+
+    body = (await client.get(path, headers=caseworker)).json()
+    reward = reward_of(body)
+    assert reward["eligible"] and reward["amount"] == 96000
+    assert reward["override"]["reason"] == "经核实出生日期为1966年" and reward["override"]["decided_by"] == "ap-1"
+    assert reward["summary"]["zh"].startswith("人工认定符合（至2027-12-31）")
+    assert any(not c["passed"] for c in reward["criteria"])  # the rules' own verdict is still shown
+    assert [a["status"] for a in body["appeals"]] == ["granted"]
+    after_expiry = reward_of((await client.get(f"/v1/persons/{MUM}/entitlements?as_of=2028-01-01",
+                                               headers=caseworker)).json())
+    assert not after_expiry["eligible"] and after_expiry["override"] is None
+
+    stored = await fetch(url, "SELECT eligible, amount FROM decisions WHERE policy_code = $1 AND subject_id = $2::uuid",
+                         REWARD, MUM)
+    assert [tuple(r) for r in stored] == [(True, 96000)]
+    audit = await fetch(url, "SELECT actor, action FROM audit_log WHERE entity = $1 ORDER BY id",
+                        f"appeal/{appeal['id']}")
+    assert [tuple(r) for r in audit] == [("cw-1", "appeal.filed"), ("ap-1", "appeal.granted")]
+
+    await asyncio.sleep(1.0)
+    events = [(t, d) for t, d in await decision_events(nats_url, MUM) if d["policy"] == REWARD]
+    assert [(t, d["amount"]) for t, d in events] == [("entitlements.decision.granted", 96000)]
+    assert events[0][1]["reason"] == "manual override"
+
+
+async def test_an_override_to_not_eligible_revokes(service, caseworker, approver, nats_url) -> None:
+    client, url = service
+    body = {"person_id": DAD, "policy": REWARD, "reason": "举报：非独生子女户"}
+    appeal = (await client.post("/v1/appeals", json=body, headers=caseworker)).json()
+    refused = await client.post(f"/v1/appeals/{appeal['id']}/decision",
+                                json={"outcome": "override", "eligible": False, "reason": "核实为二孩家庭",
+                                      "expires_on": "2027-06-30"}, headers=approver)
+    assert refused.status_code == 200, refused.text
+    reward = reward_of((await client.get(f"/v1/persons/{DAD}/entitlements?as_of=2026-11-24",
+                                         headers=caseworker)).json())
+    assert not reward["eligible"] and reward["summary"]["en"].startswith("Not eligible by manual override")
+    await asyncio.sleep(1.0)
+    kinds = [t.rsplit(".", 1)[1] for t, d in await decision_events(nats_url, DAD) if d["policy"] == REWARD]
+    assert kinds == ["granted", "revoked"]  # granted when the first override re-decided the household
+
+
+async def test_refusing_an_appeal_writes_no_override(service, caseworker, approver) -> None:
+    client, url = service
+    appeal = (await client.post("/v1/appeals", json={"person_id": MUM, "policy": "relief-priority",
+                                                     "reason": "家庭困难"}, headers=caseworker)).json()
+    before = (await fetch(url, "SELECT count(*) FROM overrides"))[0][0]
+    response = await client.post(f"/v1/appeals/{appeal['id']}/decision",
+                                 json={"outcome": "refuse", "reason": "不属于失独或伤残家庭"}, headers=approver)
+    assert response.status_code == 200 and response.json()["status"] == "refused"
+    assert (await fetch(url, "SELECT count(*) FROM overrides"))[0][0] == before
+    unknown = await client.post("/v1/appeals", json={"person_id": MUM, "policy": "no-such", "reason": "x"},
+                                headers=caseworker)
+    assert unknown.status_code == 404
