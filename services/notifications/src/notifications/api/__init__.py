@@ -2,4 +2,13 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from notifications.api import event_types, messages, providers, reports, templates, webhooks
+
+routers: list[APIRouter] = [
+    templates.router,
+    messages.router,
+    providers.router,
+    reports.router,
+    webhooks.router,
+    event_types.router,
+]

@@ -1,0 +1,89 @@
+"""Queue the SMS an event asks for: one message per (event, recipient, template), whatever the redeliveries."""
+
+import json
+import uuid
+
+from sqlalchemy import select, text
+
+from carekit.db.uow import UnitOfWork
+from carekit.events.envelope import EventEnvelope
+from notifications.db.tables import MessageRecord, TemplateRecord
+from notifications.domain.triggers import Notice, notices_for
+
+COLUMNS = (
+    "id",
+    "event_id",
+    "event_type",
+    "template_code",
+    "recipient_key",
+    "person_id",
+    "household_id",
+    "region_code",
+    "params",
+    "category",
+    "urgent",
+    "survey",
+    "not_before",
+)
+# One statement for a whole batch of events (arrays unnested), not one round trip per message.
+INSERT_MESSAGES = text(
+    "INSERT INTO messages (id, event_id, event_type, template_code, language, recipient_key, person_id, household_id,"
+    " region_code, params, category, urgent, survey, state, not_before, attempts) "
+    "SELECT id, event_id, event_type, template_code, 'zh', recipient_key, person_id, household_id, region_code,"
+    " CAST(params AS jsonb), category, urgent, survey, 'queued', not_before, 0 FROM unnest("
+    "CAST(:id AS uuid[]), CAST(:event_id AS uuid[]), CAST(:event_type AS varchar[]), CAST(:template_code AS varchar[]),"
+    " CAST(:recipient_key AS varchar[]), CAST(:person_id AS uuid[]), CAST(:household_id AS uuid[]),"
+    " CAST(:region_code AS varchar[]), CAST(:params AS text[]), CAST(:category AS varchar[]),"
+    " CAST(:urgent AS boolean[]), CAST(:survey AS boolean[]), CAST(:not_before AS timestamptz[]))"
+    " AS m(id, event_id, event_type, template_code, recipient_key, person_id, household_id, region_code, params,"
+    " category, urgent, survey, not_before) "
+    "ON CONFLICT ON CONSTRAINT uq_messages_event_recipient_template DO NOTHING"
+)
+
+
+def columns(rows: list[dict], names: tuple[str, ...]) -> dict[str, list]:
+    """Rows → one list per column, the bind parameters of an unnest() statement."""
+    return {name: [row[name] for row in rows] for name in names}
+
+
+def _recipient_key(notice: Notice) -> str:
+    a = notice.addressee
+    return f"person:{a.person_id}" if a.person_id else f"household:{a.household_id}"
+
+
+async def enqueue_for_events(uow: UnitOfWork, events: list[EventEnvelope]) -> int:
+    """Queue the events' notices in one statement; a template that is not configured is skipped."""
+    notices = [(e, n) for e in events for n in notices_for(e.type, e.data, e.time.date().isoformat())]
+    if not notices:
+        return 0
+    codes = {n.template_code for _, n in notices}
+    rows = await uow.session.execute(
+        select(TemplateRecord).where(TemplateRecord.code.in_(codes), TemplateRecord.language == "zh")
+    )
+    templates = {r.code: r for r in rows.scalars()}
+    params = [_row(e, n, templates[n.template_code]) for e, n in notices if n.template_code in templates]
+    if params:
+        await uow.session.execute(INSERT_MESSAGES, columns(params, COLUMNS))
+    return len(params)
+
+
+def _row(event: EventEnvelope, n: Notice, template: TemplateRecord) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "event_id": uuid.UUID(str(event.id)),
+        "event_type": event.type,
+        "template_code": n.template_code,
+        "recipient_key": _recipient_key(n),
+        "person_id": uuid.UUID(n.addressee.person_id) if n.addressee.person_id else None,
+        "household_id": uuid.UUID(n.addressee.household_id) if n.addressee.household_id else None,
+        "region_code": n.addressee.region_code,
+        "params": json.dumps(n.params, ensure_ascii=False),
+        "category": template.category,
+        "urgent": template.urgent,
+        "survey": template.survey,
+        "not_before": event.time,
+    }
+
+
+async def get_message(session, message_id: uuid.UUID) -> MessageRecord | None:  # noqa: ANN001
+    return await session.get(MessageRecord, message_id)
