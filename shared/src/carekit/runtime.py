@@ -39,14 +39,16 @@ def build_verifier(settings: ServiceSettings) -> TokenVerifier:
     )
 
 
-def build_service_tokens(settings: ServiceSettings) -> ServiceTokenSource | None:
+def build_service_tokens(settings: ServiceSettings, scopes: tuple[str, ...] = ()) -> ServiceTokenSource | None:
+    """This service's own token source (dev key outside prod), asking for `scopes` (e.g. `pii:read`)."""
     key_file = settings.service_signing_key_file
     if key_file is None and settings.environment != "prod":
         key_file = ensure_dev_keys()[0]
     if key_file is None:
         return None
     issuer = TokenIssuer(key_file, issuer=settings.jwt_issuer, key_id=settings.service_signing_key_id)
-    return ServiceTokenSource(issuer, service_name=settings.service_name, audience=settings.jwt_audience)
+    return ServiceTokenSource(issuer, service_name=settings.service_name, audience=settings.jwt_audience,
+                              scopes=scopes)
 
 STOP_TIMEOUT_SECONDS = 10.0
 

@@ -4,16 +4,13 @@ Calls go out with this service's own service token (`carekit.auth.service_client
 kept in memory for the batch being sent and never written to this service's tables or logs.
 """
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
 
-from carekit.auth.keys import ensure_dev_keys
-from carekit.auth.principal import Role
 from carekit.auth.service_client import ServiceTokenSource
-from carekit.auth.tokens import TokenIssuer
+from carekit.runtime import build_service_tokens
 from carekit.settings import ServiceSettings
 
 BATCH_LIMIT = 1000
@@ -80,38 +77,6 @@ class RegistryClient:
         return None
 
 
-class ScopedServiceTokens(ServiceTokenSource):
-    """This service's token with the `pii:read` scope the registry's identifiers endpoint requires.
-
-    The kit's ServiceTokenSource mints tokens without scopes; this one adds them (same key, sub and role).
-    """
-
-    def __init__(self, issuer: TokenIssuer, *, service_name: str, audience: str, scopes: tuple[str, ...]) -> None:
-        super().__init__(issuer, service_name=service_name, audience=audience)
-        self._scoped_issuer, self._scope_claim = issuer, " ".join(scopes)
-        self._scoped_audience, self._scoped_sub = audience, f"service:{service_name}"
-        self._scoped_token, self._scoped_expires = "", 0.0
-
-    def token(self) -> str:
-        if time.time() > self._scoped_expires - 60:
-            self._scoped_token = self._scoped_issuer.mint(
-                sub=self._scoped_sub,
-                roles=[Role.SERVICE],
-                audience=self._scoped_audience,
-                ttl_seconds=300,
-                extra={"scope": self._scope_claim},
-            )
-            self._scoped_expires = time.time() + 300
-        return self._scoped_token
-
-
-def registry_tokens(settings: ServiceSettings) -> ScopedServiceTokens | None:
-    key_file = settings.service_signing_key_file
-    if key_file is None and settings.environment != "prod":
-        key_file = ensure_dev_keys()[0]
-    if key_file is None:
-        return None
-    issuer = TokenIssuer(key_file, issuer=settings.jwt_issuer, key_id=settings.service_signing_key_id)
-    return ScopedServiceTokens(
-        issuer, service_name=settings.service_name, audience=settings.jwt_audience, scopes=(PII_READ,)
-    )
+def registry_tokens(settings: ServiceSettings) -> ServiceTokenSource | None:
+    """This service's token with the `pii:read` scope the registry's identifiers endpoint requires."""
+    return build_service_tokens(settings, scopes=(PII_READ,))
