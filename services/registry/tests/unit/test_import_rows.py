@@ -30,13 +30,15 @@ from registry.domain.import_rows import (
     column_zh,
     new_household_facts,
     parse_date,
+    parse_disability_grade,
     parse_hukou,
+    parse_low_income_kind,
     parse_relation,
     parse_sex,
     read_header,
     row_cells,
 )
-from registry.domain.model import HukouType, Sex
+from registry.domain.model import HukouType, LowIncomeKind, Sex
 
 TODAY = date(2026, 6, 1)
 CONTEXT = RowContext(TODAY, parse_division_csv(division_csv_text()), Jurisdiction("360702"))
@@ -222,3 +224,125 @@ def test_no_facts_without_a_head_or_spouse() -> None:
     members = [NewMember("c", check_person(person(), 2, CONTEXT))]
     assert new_household_facts("h", HouseholdFields("360702001001", "H", HukouType.RURAL, "", None), members,
                                TODAY) is None
+
+
+# -- life events given on a row -----------------------------------------------------------------
+EVENT_HEADER = ["户编号", "区划代码", "户口性质", "姓名", "公民身份号码", "与户主关系", "死亡日期", "残疾等级",
+                "残疾评定日期", "光荣证号", "发证日期", "低保类别", "低保起始日期"]
+
+
+def test_event_columns_have_chinese_english_and_alias_headers() -> None:
+    zh = read_header(EVENT_HEADER)
+    en = read_header(["household_ref", "division_code", "hukou_type", "name", "id_number", "relation", "death_date",
+                      "disability_grade", "disability_assessed_on", "certificate_number", "certificate_issued_on",
+                      "low_income_kind", "low_income_since"])
+    assert zh.positions == en.positions
+    alias = read_header(["户号", "区划代码", "户口性质", "姓名", "身份证号", "与户主关系", "去世日期", "残疾级别",
+                         "评残日期", "独生子女父母光荣证号", "领证日期", "救助类别", "纳入低保日期"])
+    assert alias.positions == zh.positions
+    assert column_zh("disability_grade") == "残疾等级" and column_zh("low_income_since") == "低保起始日期"
+
+
+@pytest.mark.parametrize(("text", "grade"), [("1", 1), ("二级", 2), ("3级", 3), ("四", 4), ("肆级", 4)])
+def test_disability_grades(text: str, grade: int) -> None:
+    assert parse_disability_grade(text) == grade
+
+
+@pytest.mark.parametrize("text", ["5", "0", "五级", "severe", "1.5"])
+def test_bad_disability_grades(text: str) -> None:
+    with pytest.raises(FieldError) as caught:
+        parse_disability_grade(text)
+    assert caught.value.field == "disability_grade" and "1 to 4" in caught.value.message and caught.value.message_zh
+
+
+def test_low_income_kinds() -> None:
+    assert {parse_low_income_kind(t) for t in ("低保", "dibao", "DIBAO", "农村低保")} == {LowIncomeKind.DIBAO}
+    assert {parse_low_income_kind(t) for t in ("特困", "tekun", "特困供养", "五保")} == {LowIncomeKind.TEKUN}
+    with pytest.raises(FieldError) as caught:
+        parse_low_income_kind("临时救助")
+    assert caught.value.field == "low_income_kind" and "低保" in caught.value.message_zh
+
+
+def test_a_row_gives_each_kind_of_life_event_with_the_payload_the_api_stores() -> None:
+    checked = check_person(person(death_date="2020-01-01", disability_grade="三级", disability_assessed_on="2019/1/1",
+                                  certificate_number="GR-1", certificate_issued_on="2005年1月1日",
+                                  low_income_kind="特困", low_income_since="20180202"), 2, CONTEXT)
+    assert [(e.kind, e.effective_date, e.payload, e.on_household) for e in checked.events] == [
+        (LifeEventKind.DEATH, date(2020, 1, 1), {}, False),
+        (LifeEventKind.DISABILITY_ASSESSED, date(2019, 1, 1), {"grade": 3}, False),
+        (LifeEventKind.CERTIFICATE_ISSUED, date(2005, 1, 1), {"number": "GR-1"}, True),
+        (LifeEventKind.LOW_INCOME_CHANGED, date(2018, 2, 2), {"kind": "tekun", "in_force": True}, False),
+    ]
+    assert check_person(person(), 2, CONTEXT).events == ()
+
+
+@pytest.mark.parametrize(("values", "column", "words"), [
+    ({"disability_grade": "5", "disability_assessed_on": "2010-01-01"}, "disability_grade", "1 to 4"),
+    ({"disability_grade": "2"}, "disability_assessed_on", "required"),
+    ({"disability_assessed_on": "2010-01-01"}, "disability_grade", "required"),
+    ({"certificate_number": "GR-9"}, "certificate_issued_on", "required"),
+    ({"certificate_issued_on": "2010-01-01"}, "certificate_number", "required"),
+    ({"certificate_number": "N" * 65, "certificate_issued_on": "2010-01-01"}, "certificate_number", "64"),
+    ({"low_income_kind": "低保"}, "low_income_since", "required"),
+    ({"low_income_kind": "临时", "low_income_since": "2020-01-01"}, "low_income_kind", "dibao"),
+    ({"death_date": "2000-01-01"}, "death_date", "before the person's birth"),  # born 2001-07-03
+    ({"death_date": "2026-06-02"}, "death_date", "future"),
+    ({"death_date": "2026-02-30"}, "death_date", "Not a date"),
+    ({"death_date": "2020-01-01", "disability_grade": "1", "disability_assessed_on": "2021-01-01"},
+     "disability_assessed_on", "had died"),
+    ({"death_date": "2020-01-01", "low_income_kind": "低保", "low_income_since": "2020-01-02"},
+     "low_income_since", "had died"),
+    ({"low_income_kind": "低保", "low_income_since": "1999-01-01"}, "low_income_since", "before the person's birth"),
+])
+def test_bad_life_event_cells_name_their_column(values: dict[str, str], column: str, words: str) -> None:
+    with pytest.raises(RowErrors) as caught:
+        check_person(person(**values), 7, CONTEXT)
+    assert columns(caught.value) == [column]
+    error = caught.value.errors[0]
+    assert error.row == 7 and words in error.message and error.message_zh
+
+
+def test_every_bad_life_event_cell_of_a_row_is_reported() -> None:
+    with pytest.raises(RowErrors) as caught:
+        check_person(person(death_date="2000-01-01", low_income_kind="低保", low_income_since="2027-01-01",
+                            certificate_number="GR-2", registered_on="1999-01-01"), 3, CONTEXT)
+    assert columns(caught.value) == ["certificate_issued_on", "death_date", "low_income_since", "registered_on"]
+
+
+def test_new_household_facts_with_life_events_equal_the_facts_from_stored_events() -> None:
+    members = [
+        NewMember("f", check_person(person(id_number=FATHER, relation="户主", certificate_number="GR-7",
+                                           certificate_issued_on="2003-01-01", low_income_kind="低保",
+                                           low_income_since="2020-05-01"), 2, CONTEXT)),
+        NewMember("m", check_person(person(id_number=MOTHER, relation="配偶", certificate_number="GR-7",
+                                           certificate_issued_on="2003-01-01"), 3, CONTEXT)),
+        NewMember("c", check_person(person(mother_id_number=MOTHER, father_id_number=FATHER, death_date="2024-03-04",
+                                           disability_grade="2", disability_assessed_on="2010-01-01"), 4, CONTEXT)),
+    ]
+    fields = HouseholdFields("360702001001", "H1", HukouType.RURAL, "", None)
+    fast = new_household_facts("h", fields, members, TODAY)
+
+    identities = [PersonIdentity(m.id, m.person.checked.sex, m.person.checked.birth_date, m.person.checked.relation,
+                                 mother_id="m" if m.id == "c" else None, father_id="f" if m.id == "c" else None)
+                  for m in members]
+    events = [LifeEvent(f"e{m.id}", LifeEventKind.BIRTH, m.person.checked.birth_date, "h", m.id, seq=i)
+              for i, m in enumerate(members)]
+    events += [LifeEvent(f"x{m.id}{n}", e.kind, e.effective_date, "h", None if e.on_household else m.id, e.payload,
+                         seq=10 + 5 * n + i)
+               for i, m in enumerate(members) for n, e in enumerate(m.person.events)]
+    stored = household_on_record(HouseholdIdentity("h", "360702001001", HukouType.RURAL), events, identities, TODAY)
+    slow = household_facts(stored, [person_on_record(i, events) for i in identities], TODAY)
+    assert fast == slow
+    assert fast.bereaved and fast.low_income and fast.low_income_kinds == (LowIncomeKind.DIBAO,)
+    assert fast.certificate_held and fast.certificate_number == "GR-7"
+
+
+def test_a_disabled_only_child_in_a_new_household() -> None:
+    members = [
+        NewMember("f", check_person(person(id_number=FATHER, relation="户主"), 2, CONTEXT)),
+        NewMember("c", check_person(person(father_id_number=FATHER, disability_grade="一级",
+                                           disability_assessed_on="2015-06-01"), 3, CONTEXT)),
+    ]
+    facts = new_household_facts("h", HouseholdFields("360702001001", "H2", HukouType.URBAN, "", None), members, TODAY)
+    assert facts is not None and facts.disabled_only_child and not facts.bereaved
+    assert not facts.low_income and not facts.certificate_held

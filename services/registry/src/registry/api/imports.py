@@ -91,7 +91,11 @@ def visible_job(principal: Principal, job: ImportJobRecord | None) -> bool:
              summary="Upload a CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX file of households and persons",
              description=f"Multipart field `file`. Columns (Chinese or English headers): {_COLUMN_DOC}. Either "
                          "公民身份号码/id_number or both 性别/sex and 出生日期/birth_date. Rows of one household share "
-                         "户编号 within a 区划代码. The job runs in the background: follow `Location`.")
+                         "户编号 within a 区划代码. Life events: 死亡日期/death_date; 残疾等级/disability_grade (1–4) "
+                         "with 残疾评定日期/disability_assessed_on; 光荣证号/certificate_number with "
+                         "发证日期/certificate_issued_on; 低保类别/low_income_kind (低保/dibao, 特困/tekun) with "
+                         "低保起始日期/low_income_since; an event already on record is not recorded again. The job "
+                         "runs in the background: follow `Location`.")
 async def create_import(request: Request, response: Response, principal: Caseworker, uow: UowDep, today: TodayDep,
                         file: Annotated[UploadFile, File(description="The CSV or XLSX file")],
                         ) -> ImportPublic | JSONResponse:

@@ -21,13 +21,27 @@ matched without surrounding spaces, a leading `*` or case):
     母亲身份号码 mother_id_number  the mother's resident ID number
     父亲身份号码 father_id_number  the father's resident ID number
     登记日期 registered_on        the day the person entered the household; empty: since birth
+  Life events of the person, each recorded as a life event (source "import") dated as given:
+    死亡日期 death_date           → death
+    残疾等级 disability_grade     1–4 (also 一级…四级, 1级…4级) → disability_assessed, payload grade;
+                                  needs 残疾评定日期 disability_assessed_on (the assessment's date)
+    光荣证号 certificate_number   独生子女父母光荣证 number (≤ 64 characters) → certificate_issued on the
+                                  household (as the API records it); needs 发证日期 certificate_issued_on
+    低保类别 low_income_kind      低保/dibao or 特困/tekun → low_income_changed, payload kind, in_force
+                                  true; needs 低保起始日期 low_income_since
+  A date column without its value column (or the reverse) is an error. The dates are checked like
+  the API's `check_life_event`: not before birth, not after today, and none after the death date
+  (given on the row or on record). A certificate number another household holds is an error; rows of
+  one household may repeat their certificate (it is recorded once).
   Either 公民身份号码, or both 性别 and 出生日期, must be present as columns. A column 序号 (row number of
   the exporting system) is ignored.
 
 Rows of one household share 户编号 within a 区划代码; its household columns are read from its first
 row, and a later row that gives a different value is an error. Every row is checked with the same
-rules as the API (`check_new_person`, the dated division table, the caller's region); all errors of a
-row are reported, at most one per column, in English and Chinese.
+rules as the API (`check_new_person`, `check_life_event`, the dated division table, the caller's
+region); all errors of a row are reported, at most one per column, in English and Chinese. An event
+identical (person or household, kind, date, payload) to one already on record is not recorded again,
+so re-importing a file changes nothing.
 """
 
 from __future__ import annotations
@@ -41,10 +55,27 @@ from enum import StrEnum
 from registry.domain.divisions import DivisionTable
 from registry.domain.errors import FieldError
 from registry.domain.facts import HouseholdFacts, household_facts
-from registry.domain.history import PersonIdentity
+from registry.domain.history import LifeEventKind, PersonIdentity
 from registry.domain.identity import ResidentId, parse_resident_id
-from registry.domain.model import Household, HukouType, ParentLink, ParentRole, Person, Sex
-from registry.domain.registration import CheckedPerson, NewPerson, check_new_person
+from registry.domain.model import (
+    DisabilityAssessment,
+    HonourCertificate,
+    Household,
+    HukouType,
+    LowIncomeKind,
+    LowIncomeSpell,
+    ParentLink,
+    ParentRole,
+    Person,
+    Sex,
+)
+from registry.domain.registration import (
+    CheckedPerson,
+    NewLifeEvent,
+    NewPerson,
+    check_life_event,
+    check_new_person,
+)
 
 
 class Level(StrEnum):
@@ -78,6 +109,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("mother_id_number", "母亲身份号码", Level.PERSON, False, ("母亲公民身份号码", "母亲身份证号码"), 32),
     Column("father_id_number", "父亲身份号码", Level.PERSON, False, ("父亲公民身份号码", "父亲身份证号码"), 32),
     Column("registered_on", "登记日期", Level.PERSON, False, ("入户日期", "迁入日期")),
+    Column("death_date", "死亡日期", Level.PERSON, False, ("死亡时间", "去世日期")),
+    Column("disability_grade", "残疾等级", Level.PERSON, False, ("残疾级别", "残疾人等级")),
+    Column("disability_assessed_on", "残疾评定日期", Level.PERSON, False,
+           ("残疾等级评定日期", "评残日期", "残疾证发证日期")),
+    Column("certificate_number", "光荣证号", Level.PERSON, False,
+           ("光荣证编号", "独生子女父母光荣证号", "独生子女父母光荣证编号", "独生子女证号"), 64),
+    Column("certificate_issued_on", "发证日期", Level.PERSON, False, ("光荣证发证日期", "领证日期")),
+    Column("low_income_kind", "低保类别", Level.PERSON, False, ("低收入类别", "救助类别", "低保类型")),
+    Column("low_income_since", "低保起始日期", Level.PERSON, False, ("低保开始日期", "纳入低保日期", "救助起始日期")),
 )
 BY_NAME = {column.name: column for column in COLUMNS}
 IGNORED_HEADERS = frozenset({"序号", "no", "no.", "seq"})
@@ -218,6 +258,33 @@ def parse_relation(text: str) -> str:
         ) from None
 
 
+_GRADE_WORDS = {1: ("一", "壹"), 2: ("二", "贰"), 3: ("三", "叁"), 4: ("四", "肆")}
+_GRADE = {text: grade for grade, words in _GRADE_WORDS.items()
+          for word in (str(grade), *words) for text in (word, f"{word}级")}
+_LOW_INCOME = {
+    "低保": LowIncomeKind.DIBAO, "dibao": LowIncomeKind.DIBAO, "最低生活保障": LowIncomeKind.DIBAO,
+    "城市低保": LowIncomeKind.DIBAO, "农村低保": LowIncomeKind.DIBAO, "城乡低保": LowIncomeKind.DIBAO,
+    "特困": LowIncomeKind.TEKUN, "tekun": LowIncomeKind.TEKUN, "特困供养": LowIncomeKind.TEKUN,
+    "特困人员": LowIncomeKind.TEKUN, "特困人员救助供养": LowIncomeKind.TEKUN, "五保": LowIncomeKind.TEKUN,
+}
+
+
+def parse_disability_grade(text: str) -> int:
+    try:
+        return _GRADE[text.strip().lower().removeprefix("grade").strip()]
+    except KeyError:
+        raise FieldError("disability_grade", f"The disability grade is 1 to 4 (一级…四级), not {text!r}.",
+                         f"残疾等级应为1至4级（一级至四级），而不是“{text}”。") from None
+
+
+def parse_low_income_kind(text: str) -> LowIncomeKind:
+    try:
+        return _LOW_INCOME[text.lower()]
+    except KeyError:
+        raise FieldError("low_income_kind", f"Low-income kind must be 低保/dibao or 特困/tekun, not {text!r}.",
+                         f"低保类别应为低保或特困，而不是“{text}”。") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # rows
 # ---------------------------------------------------------------------------------------------
@@ -265,12 +332,23 @@ class HouseholdFields:
 
 
 @dataclass(frozen=True)
+class ImportedEvent:
+    """A life event given on a row: `payload` as `check_life_event` returns it (what is stored)."""
+
+    kind: LifeEventKind
+    effective_date: date
+    payload: dict
+    on_household: bool = False  # recorded on the household (a certificate), as the API does
+
+
+@dataclass(frozen=True)
 class ImportedPerson:
     row: int
     checked: CheckedPerson
     mother: ResidentId | None
     father: ResidentId | None
     registered_on: date | None  # None: in the household since birth
+    events: tuple[ImportedEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -367,7 +445,8 @@ def check_person(values: dict[str, str], row: int, context: RowContext,
     is checked when the row is stored. `parents` caches parsed parent numbers.
     """
     errors: dict[str, FieldError] = {}
-    for name in ("name", "id_number", "phone", "bank_card", "mother_id_number", "father_id_number"):
+    for name in ("name", "id_number", "phone", "bank_card", "mother_id_number", "father_id_number",
+                 "certificate_number"):
         limit = BY_NAME[name].max_length
         if limit and len(values.get(name, "")) > limit:
             errors[name] = FieldError(name, f"At most {limit} characters.", f"最多{limit}个字符。")
@@ -402,7 +481,8 @@ def check_person(values: dict[str, str], row: int, context: RowContext,
                 errors[column] = exc
     if not values.get("name"):
         errors["name"] = FieldError("name", "A name is required.", "姓名不能为空。")
-    if errors:
+    given = _given_events(values, errors)
+    if errors.keys() & _PERSON_INPUTS:
         raise _row_errors(errors, row)
     assert relation is not None
     try:
@@ -412,17 +492,104 @@ def check_person(values: dict[str, str], row: int, context: RowContext,
             mother=_identity(links["mother"]), father=_identity(links["father"]),
         ), context.today)
     except FieldError as exc:
-        raise _row_errors({exc.field: exc}, row) from None
+        errors[exc.field] = exc
+        raise _row_errors(errors, row) from None
     if registered_on is not None and not checked.birth_date <= registered_on <= context.today:
-        raise _row_errors({"registered_on": FieldError(
-            "registered_on", "The registration date must lie between birth and today.",
-            "登记日期应在出生日期与今天之间。")}, row)
+        errors["registered_on"] = FieldError("registered_on", "The registration date must lie between birth and today.",
+                                             "登记日期应在出生日期与今天之间。")
     for role in ("mother", "father"):
         link = links[role]
         if link is not None and checked.resident_id is not None and link.number == checked.resident_id.number:
-            raise _row_errors({f"{role}_id_number": FieldError(
-                f"{role}_id_number", "A person cannot be their own parent.", "本人不能是自己的父母。")}, row)
-    return ImportedPerson(row, checked, links["mother"], links["father"], registered_on)
+            errors[f"{role}_id_number"] = FieldError(f"{role}_id_number", "A person cannot be their own parent.",
+                                                     "本人不能是自己的父母。")
+    events = _checked_events(given, checked, context.today, errors)
+    if errors:
+        raise _row_errors(errors, row)
+    return ImportedPerson(row, checked, links["mother"], links["father"], registered_on, events)
+
+
+@dataclass(frozen=True)
+class _GivenEvent:
+    date_column: str
+    value_column: str | None  # the column of its value (grade, number, kind); None for a death
+    event: NewLifeEvent
+
+
+# kind, its date column, its value column (None: the date alone is the event)
+_EVENT_COLUMNS = (
+    (LifeEventKind.DEATH, "death_date", None),
+    (LifeEventKind.DISABILITY_ASSESSED, "disability_assessed_on", "disability_grade"),
+    (LifeEventKind.CERTIFICATE_ISSUED, "certificate_issued_on", "certificate_number"),
+    (LifeEventKind.LOW_INCOME_CHANGED, "low_income_since", "low_income_kind"),
+)
+
+
+def _given_events(values: dict[str, str], errors: dict[str, FieldError]) -> list[_GivenEvent]:
+    """The life events a row gives, read but not yet checked against the person (errors collected)."""
+    given = []
+    for kind, date_column, value_column in _EVENT_COLUMNS:
+        day_text = values.get(date_column, "")
+        value_text = values.get(value_column, "") if value_column else ""
+        if value_column and bool(day_text) != bool(value_text):
+            missing = date_column if value_text else value_column
+            other = value_column if value_text else date_column
+            errors[missing] = FieldError(
+                missing, f"{missing} is required when {other} is given.",
+                f"填写了“{BY_NAME[other].zh}”时，“{BY_NAME[missing].zh}”不能为空。")
+            continue
+        if not day_text:
+            continue
+        day = payload = None
+        try:
+            day = parse_date(day_text, date_column)
+        except FieldError as exc:
+            errors[date_column] = exc
+        try:
+            payload = _event_payload(kind, value_text)
+        except FieldError as exc:
+            errors[exc.field] = exc
+        if day is None or payload is None:
+            continue
+        given.append(_GivenEvent(date_column, value_column, NewLifeEvent(kind, day, payload)))
+    return given
+
+
+def _event_payload(kind: LifeEventKind, text: str) -> dict:
+    """The payload `check_life_event` expects for the kind, from the value column's cell."""
+    if kind is LifeEventKind.DISABILITY_ASSESSED:
+        return {"grade": parse_disability_grade(text)}
+    if kind is LifeEventKind.LOW_INCOME_CHANGED:
+        return {"low_income_kind": parse_low_income_kind(text).value, "in_force": True}
+    if kind is LifeEventKind.CERTIFICATE_ISSUED:
+        return {"certificate_number": text}
+    return {}
+
+
+def _checked_events(given: list[_GivenEvent], checked: CheckedPerson, today: date,
+                    errors: dict[str, FieldError]) -> tuple[ImportedEvent, ...]:
+    """`check_life_event` of each event against the person: not before birth, not after today, and
+    (for the others) not after the death date given on the row."""
+    subject = PersonIdentity(id="", sex=checked.sex, birth_date=checked.birth_date, relation=checked.relation)
+    deaths = [g.event.effective_date for g in given if g.event.kind is LifeEventKind.DEATH]
+    death_date = deaths[0] if deaths else None
+    events = []
+    for item in given:
+        event = item.event
+        try:
+            payload = check_life_event(event, subject=subject, today=today,
+                                       death_date=None if event.kind is LifeEventKind.DEATH else death_date)
+        except FieldError as exc:
+            column = item.date_column if exc.field == "effective_date" else (item.value_column or item.date_column)
+            errors.setdefault(column, _at(column, exc))
+            continue
+        events.append(ImportedEvent(event.kind, event.effective_date, payload,
+                                    on_household=event.kind is LifeEventKind.CERTIFICATE_ISSUED))
+    return tuple(events)
+
+
+# The cells `check_new_person` reads: when one of them is bad the person cannot be checked further.
+_PERSON_INPUTS = frozenset({"name", "relation", "id_number", "sex", "birth_date", "phone", "bank_card",
+                            "mother_id_number", "father_id_number"})
 
 
 def _parent_id(text: str, column: str, cache: dict[str, ResidentId] | None) -> ResidentId:
@@ -497,17 +664,33 @@ def new_household_facts(household_id: str, fields: HouseholdFields, members: Seq
     if not parents:
         return None
     persons = []
+    certificates: dict[str, date] = {}
     for member in members:
         links = tuple(
             ParentLink(by_number[parent.number], role)
             for parent, role in ((member.person.mother, ParentRole.MOTHER), (member.person.father, ParentRole.FATHER))
             if parent is not None and parent.number in by_number
         )
-        persons.append(Person(id=member.id, sex=member.person.checked.sex, birth_date=member.person.checked.birth_date,
-                              parents=links))
+        events = {e.kind: e for e in member.person.events}
+        death = events.get(LifeEventKind.DEATH)
+        disability = events.get(LifeEventKind.DISABILITY_ASSESSED)
+        low_income = events.get(LifeEventKind.LOW_INCOME_CHANGED)
+        certificate = events.get(LifeEventKind.CERTIFICATE_ISSUED)
+        if certificate is not None:  # the latest date of a number wins, as when read from stored events
+            number = certificate.payload["number"]
+            certificates[number] = max(certificate.effective_date, certificates.get(number, certificate.effective_date))
+        persons.append(Person(
+            id=member.id, sex=member.person.checked.sex, birth_date=member.person.checked.birth_date, parents=links,
+            death_date=death.effective_date if death else None,
+            disability=(DisabilityAssessment(disability.effective_date, disability.payload["grade"]),)
+            if disability else (),
+            low_income=(LowIncomeSpell(LowIncomeKind(low_income.payload["kind"]), low_income.effective_date),)
+            if low_income else (),
+        ))
     assert fields.hukou_type is not None
     household = Household(
         id=household_id, division_code=fields.division_code, hukou_type=fields.hukou_type, parent_ids=parents,
         member_ids=tuple(m.id for m in members), residence_division_code=fields.residence_division_code,
+        certificates=tuple(HonourCertificate(n, d) for n, d in sorted(certificates.items(), key=lambda i: i[1])),
     )
     return household_facts(household, persons, today)

@@ -121,6 +121,7 @@ class JobStats:
     persons_unchanged: int = 0
     households_created: int = 0
     facts_stored: int = 0
+    events_recorded: int = 0  # life events given on the rows (death, disability, …), not entry events
     check_seconds: float = 0.0
     store_seconds: float = 0.0
     chunks: int = 0
@@ -193,6 +194,7 @@ class ImportRunner:
         log.info(event, job_id=str(job_id), rows=stats.rows, failed=stats.failed,
                  persons_created=stats.persons_created, persons_unchanged=stats.persons_unchanged,
                  households_created=stats.households_created, facts_stored=stats.facts_stored,
+                 events_recorded=stats.events_recorded,
                  chunks=stats.chunks, seconds=round(time.perf_counter() - started, 3),
                  check_seconds=round(stats.check_seconds, 3), store_seconds=round(stats.store_seconds, 3),
                  read_seconds=round(stats.timings.get("read", 0.0), 3), workers=self.options.workers if big else 0,
@@ -273,6 +275,7 @@ class ImportRunner:
                 stats.persons_unchanged += stored.persons_unchanged
                 stats.households_created += stored.households_created
                 stats.facts_stored += stored.facts_stored
+                stats.events_recorded += stored.events_recorded
                 await committed.add(result.seq)
                 if stats.chunks % 10 == 0:
                     self._log_stats("import progress", job_id, stats, started, big)

@@ -23,6 +23,7 @@ from carekit.settings import ServiceSettings
 from registry.data import division_csv_text
 from registry.domain.divisions import DivisionTable, parse_division_csv
 from registry.domain.facts import HouseholdFacts
+from registry.domain.history import LifeEventKind
 from registry.domain.identity import ResidentId
 from registry.domain.import_rows import (
     Header,
@@ -50,7 +51,8 @@ HOUSEHOLD_COLUMNS = ("hh", "id", "division_code", "external_ref", "hukou_type", 
 PERSON_COLUMNS = ("row_number", "id", "hh", "name", "name_pinyin", "name_initials", "sex", "birth_date", "relation",
                   "id_index", "id_cipher", "id_key", "phone_cipher", "phone_key", "bank_cipher", "bank_key",
                   "mother_index", "father_index", "mother_id", "father_id", "entry_kind", "entry_date", "event_id",
-                  "out_id")
+                  "out_id", "death_date")
+EVENT_COLUMNS = ("row_number", "hh", "kind", "effective_date", "payload", "on_household", "event_id", "out_id")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class ChunkResult:
     errors: list[RowError]
     households: bytes  # COPY text for the staging households
     persons: bytes  # COPY text for the staging persons
+    events: bytes  # COPY text for the staging life events given on the rows (death, disability, …)
     person_indexes: list[tuple[int, str]]  # (row, blind index) of valid persons with an ID number
     needs_earlier: bool  # some parent link points outside the chunk (to an earlier row or a stored person)
     facts_computed: int = 0
@@ -140,7 +143,8 @@ class ChunkChecker:
     def _encode(self, seq: int, households: dict[HouseholdKey, _Household], today: date) -> ChunkResult:
         valid = [h for h in households.values() if h.members]
         person_total = sum(len(h.members) for h in valid)
-        ids = iter(uuid7_strings(4 * len(valid) + 3 * person_total))
+        event_total = sum(len(p.events) for h in valid for p in h.members)
+        ids = iter(uuid7_strings(4 * len(valid) + 3 * person_total + 2 * event_total))
         by_number: dict[str, _Household] = {}
         for household in valid:
             for person in household.members:
@@ -159,6 +163,7 @@ class ChunkChecker:
                         owner.contained = False  # a child elsewhere: its facts need the stored rows
         house_lines: list[str] = []
         person_lines: list[str] = []
+        event_lines: list[str] = []
         indexes: list[tuple[int, str]] = []
         computed = 0
         vault, names = self.vault, self.names
@@ -199,8 +204,12 @@ class ChunkChecker:
                     _opt(person.father and id_index(vault, person.father.number)),
                     _opt(person.mother and local.get(person.mother.number)),
                     _opt(person.father and local.get(person.father.number)),
-                    entry_kind, entry_date.isoformat(), next(ids), next(ids),
+                    entry_kind, entry_date.isoformat(), next(ids), next(ids), _opt(_death_date(person)),
                 )))
+                event_lines.extend("\t".join((
+                    str(person.row), str(household.first_row), event.kind.value, event.effective_date.isoformat(),
+                    _text(json_text(event.payload)), "t" if event.on_household else "f", next(ids), next(ids),
+                )) for event in person.events)
             facts_text = "\\N"
             if household.contained and not household.continued and fields.hukou_type is not None:
                 facts = new_household_facts(hid, fields, members, today)
@@ -215,7 +224,8 @@ class ChunkChecker:
             )))
         return ChunkResult(
             seq=seq, rows=0, failed_rows=[], errors=[],
-            households=_lines(house_lines), persons=_lines(person_lines), person_indexes=indexes,
+            households=_lines(house_lines), persons=_lines(person_lines), events=_lines(event_lines),
+            person_indexes=indexes,
             needs_earlier=needs_earlier, facts_computed=computed,
         )
 
@@ -291,6 +301,11 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 def _text(value: str) -> str:
     """A value in PostgreSQL's COPY text format."""
     return value.translate(_COPY_ESCAPES)
+
+
+def _death_date(person: ImportedPerson) -> str | None:
+    deaths = [e.effective_date.isoformat() for e in person.events if e.kind is LifeEventKind.DEATH]
+    return deaths[0] if deaths else None
 
 
 def _opt(value: str | None) -> str:
