@@ -97,7 +97,7 @@ def test_shares_are_realistic(county):
 
 
 def test_files_hold_every_person_once_and_never_split_a_household(county, tmp_path):
-    summary = write_county(iter(county), tmp_path, persons_per_file=5_000)
+    summary = write_county(iter(county), tmp_path, persons_per_file=5_000, events_in_file=False)
     assert summary.persons == sum(len(h.members) for h in county)
     refs_by_file = []
     rows = 0
@@ -112,3 +112,17 @@ def test_files_hold_every_person_once_and_never_split_a_household(county, tmp_pa
             assert not refs & other
     events = (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(events) == sum(len(h.events) for h in county)
+
+
+def test_life_events_travel_as_import_columns_by_default(county, tmp_path):
+    import csv
+
+    summary = write_county(iter(county[:3000]), tmp_path, persons_per_file=100_000)
+    assert (tmp_path / "events.jsonl").read_text(encoding="utf-8") == ""
+    with (tmp_path / summary.files[0]).open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(1 for r in rows if r["死亡日期"]) == summary.events["death"]
+    assert sum(1 for r in rows if r["残疾等级"] and r["残疾评定日期"]) == summary.events["disability_assessed"]
+    assert sum(1 for r in rows if r["光荣证号"] and r["发证日期"]) == summary.events["certificate_issued"]
+    assert sum(1 for r in rows if r["低保类别"] in ("低保", "特困") and r["低保起始日期"]) == summary.events[
+        "low_income_changed"]

@@ -1,4 +1,10 @@
-"""Writing a synthetic county: the registry's import CSV (Chinese headers), events JSONL, a summary."""
+"""Writing a synthetic county: the registry's import CSV (Chinese headers), events JSONL, a summary.
+
+By default the life events travel in the import file itself, in the registry's life-event columns
+(死亡日期, 残疾等级 + 残疾评定日期, 光荣证号 + 发证日期, 低保类别 + 低保起始日期), so a million-person county
+needs no per-event API calls; `events.jsonl` then stays empty. With `events_in_file=False` they are
+written to `events.jsonl` instead, for the loader to record through the API one by one.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ HEADERS = (
     "母亲身份号码",
     "父亲身份号码",
 )
+EVENT_HEADERS = ("死亡日期", "残疾等级", "残疾评定日期", "光荣证号", "发证日期", "低保类别", "低保起始日期")
+LOW_INCOME_ZH = {"dibao": "低保", "tekun": "特困"}
 
 
 @dataclass
@@ -61,9 +69,9 @@ class CountySummary:
         }
 
 
-def csv_rows(household: HouseholdRow) -> Iterable[list[str]]:
+def csv_rows(household: HouseholdRow, events_in_file: bool = False) -> Iterable[list[str]]:
     for p in household.members:
-        yield [
+        cells = [
             household.ref,
             household.division_code,
             household.hukou_type,
@@ -78,6 +86,24 @@ def csv_rows(household: HouseholdRow) -> Iterable[list[str]]:
             p.mother_id_number or "",
             p.father_id_number or "",
         ]
+        yield cells + _event_cells(household, p.id_number) if events_in_file else cells
+
+
+def _event_cells(household: HouseholdRow, id_number: str) -> list[str]:
+    cells = dict.fromkeys(EVENT_HEADERS, "")
+    for e in household.events:
+        if e.id_number != id_number:
+            continue
+        day = e.effective_date.isoformat()
+        if e.kind == "death":
+            cells["死亡日期"] = day
+        elif e.kind == "disability_assessed":
+            cells["残疾等级"], cells["残疾评定日期"] = str(e.payload["grade"]), day
+        elif e.kind == "certificate_issued":
+            cells["光荣证号"], cells["发证日期"] = str(e.payload["certificate_number"]), day
+        elif e.kind == "low_income_changed":
+            cells["低保类别"], cells["低保起始日期"] = LOW_INCOME_ZH[str(e.payload["low_income_kind"])], day
+    return list(cells.values())
 
 
 def event_lines(household: HouseholdRow) -> Iterable[str]:
@@ -95,7 +121,8 @@ def event_lines(household: HouseholdRow) -> Iterable[str]:
         )
 
 
-def write_county(households: Iterable[HouseholdRow], out: Path, persons_per_file: int = 200_000) -> CountySummary:
+def write_county(households: Iterable[HouseholdRow], out: Path, persons_per_file: int = 200_000,
+                 events_in_file: bool = True) -> CountySummary:
     """Write households to `out/persons-NNN.csv` (a household never spans two files), `out/events.jsonl`
     and `out/summary.json`."""
     out.mkdir(parents=True, exist_ok=True)
@@ -113,11 +140,12 @@ def write_county(households: Iterable[HouseholdRow], out: Path, persons_per_file
                 summary.files.append(name)
                 handle = (out / name).open("w", encoding="utf-8", newline="")
                 writer = csv.writer(handle)
-                writer.writerow(HEADERS)
-            writer.writerows(csv_rows(household))
+                writer.writerow(HEADERS + EVENT_HEADERS if events_in_file else HEADERS)
+            writer.writerows(csv_rows(household, events_in_file))
             in_part += len(household.members)
-            for line in event_lines(household):
-                events.write(line + "\n")
+            if not events_in_file:
+                for line in event_lines(household):
+                    events.write(line + "\n")
             summary.add(household)
     finally:
         events.close()
