@@ -40,7 +40,9 @@ def create_app(settings: ReliefSettings | None = None) -> FastAPI:
                 settings.payment_merchant_id,
                 settings.payment_callback_secret.get_secret_value(),
                 settings.payment_timeout_seconds,
-                client=httpx.AsyncClient(limits=httpx.Limits(max_connections=32)),
+                # idle connections are dropped before the server's keep-alive (uvicorn: 5 s) can close one
+                # under a request being written (seen as a ReadError, i.e. a timeout to be queried)
+                client=httpx.AsyncClient(limits=httpx.Limits(max_connections=32, keepalive_expiry=2.0)),
             )
             app.state.payment_provider = provider
             registry = RegistryClient.from_settings(settings)

@@ -23,7 +23,9 @@ class ReliefSettings(ServiceSettings):
     payment_merchant_id: str = "guanhuai-relief"
     payment_callback_secret: SecretStr = SecretStr(DEV_SECRET_PREFIX + "payment-callback-secret")
     payment_timeout_seconds: float = 10.0
-    payment_submit_chunk: int = 1000
+    # Payments claimed, looked up and submitted at once (≤ 5,000, the provider's batch limit; the
+    # registry is asked ≤ 1,000 ids per call, concurrently), and how many such chunks are in flight.
+    payment_submit_chunk: int = 2500
     payment_send_concurrency: int = 4
     # How often the sender looks for work and queries payments whose result has not come back.
     sender_poll_seconds: float = 1.0

@@ -228,3 +228,31 @@ async def test_bad_callbacks_change_nothing(migrated_database, nats_url, registr
         metrics = (await client.get("/metrics")).text
         assert 'relief_provider_callbacks_total{outcome="rejected",provider="simulator"}' in metrics
         await asyncio.sleep(0)
+
+
+async def test_unanswered_submit_is_queried_at_once_then_sent_again(
+    migrated_database, nats_url, registry_people, people
+) -> None:  # noqa: ANN001
+    """Submits answered 503 (nothing booked) are queried right away, not after `query_after_seconds`
+    (here far longer than the test may take): `unknown` → sent again with the same ids, paid once."""
+    registry_url, persons = registry_people
+    db_url = await migrated_database("relief")
+    async with (
+        running_simulator(create_payment_sim, settle_delay_ms=20, error_rate=1.0, seed=3) as sim_url,
+        served_relief(db_url, nats_url, sim_url, registry_url, query_after_seconds=600) as (_base, client),
+        httpx.AsyncClient(base_url=sim_url) as sim,
+    ):
+        await _open_fund(client, people["fm"], 10_000_000)
+        cycle_id = await publish_cycle(nats_url, lines_for(persons, 12), chunk_size=12)
+        batch = await _batch_of(client, people["fm"], cycle_id, "reserved")
+        ok = await client.post(f"/v1/batches/{batch['id']}/approve", headers=people["fm"])
+        assert ok.status_code == 200, ok.text
+
+        async def refused_twice() -> bool:
+            return (await sim.get("/_sim/stats")).json()["events"].get("errors_injected", 0) >= 2
+
+        await wait_for(refused_twice, timeout=30)
+        assert (await sim.put("/_sim/config", json={"error_rate": 0.0})).status_code == 200
+        done = await _batch_of(client, people["fm"], cycle_id, "done")
+        assert done["payments_by_status"] == {"succeeded": 10, "held": 2}, done
+        assert (await sim.get("/_sim/payments")).json()["total"] == 10  # each paid once

@@ -17,7 +17,13 @@ from carekit.db.uow import UnitOfWork
 from relief.domain.disbursement import Ledger, PaymentStatus, Reason, transition
 from relief.domain.funds import expense_account, fund_account
 from relief.domain.ledger import TransferKind
-from relief.events.outgoing import PAYMENT_FAILED, PAYMENT_HELD, PAYMENT_RETURNED, PAYMENT_SUCCEEDED, relief_event
+from relief.events.outgoing import (
+    PAYMENT_FAILED,
+    PAYMENT_HELD,
+    PAYMENT_RETURNED,
+    PAYMENT_SUCCEEDED,
+    payment_event_of,
+)
 from relief.service.ledger import reverse_many, settle_many
 
 RETURN_NAMESPACE = uuid.UUID("0b6c3f7e-8d1a-4c9e-bb0e-5d7f2a9c4e31")
@@ -58,7 +64,7 @@ def payment_event(row, status: PaymentStatus, reason: dict | None, at: datetime)
     }
     if reason:
         data["reason"] = reason
-    return relief_event(EVENT_OF[status], data, subject=str(row.id))
+    return payment_event_of(EVENT_OF[status], data, subject=str(row.id))
 
 
 async def apply_reports(uow: UnitOfWork, reports: Sequence[Report]) -> Counter:

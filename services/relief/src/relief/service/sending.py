@@ -1,11 +1,13 @@
 """Background sending of approved batches: resumable, because every step's state is in the database.
 
-The sender receives batch ids only. Per chunk (≤ 1,000 payments, claimed with SKIP LOCKED so several
-replicas may work side by side) it asks the registry for names, cards and life status, holds the
-dead and fails bad cards without sending, marks the rest `sending` and COMMITS, and only then
-submits to the provider. A payment left `sending` (timeout, crash, restart) is queried after
-`query_after_seconds`; only a payment the provider reports `unknown` goes back to `reserved` and is
-submitted again, with the same end-to-end id (the provider never pays one id twice).
+The sender receives batch ids only. Per chunk (≤ 5,000 payments, claimed with SKIP LOCKED so several
+replicas may work side by side; `concurrency` chunks in flight, so one is prepared while another is
+submitted) it asks the registry for names, cards and life status (≤ 1,000 ids per call, concurrently),
+holds the dead and fails bad cards without sending, marks the rest `sending` and COMMITS, and only then
+submits to the provider. A submit left unanswered (timeout, broken connection, 5xx) is queried at once;
+any other payment left `sending` (crash, restart, lost callback) is queried after `query_after_seconds`.
+Only a payment the provider reports `unknown` goes back to `reserved` and is submitted again, with the
+same end-to-end id (the provider never pays one id twice).
 """
 
 import asyncio
@@ -20,12 +22,14 @@ from carekit.db.uow import UnitOfWork
 from carekit.logging import get_logger
 from carekit.runtime import ServiceRuntime
 from relief.adapters.payments.base import PaymentInstruction, PaymentProvider, ProviderRejected, ProviderTimeout
-from relief.adapters.registry import RegistryClient, RegistryUnavailable
+from relief.adapters.registry import Payee, RegistryClient, RegistryUnavailable
 from relief.domain.disbursement import PaymentStatus, Reason, card_problem, hold_reason, mask_name
 from relief.service.payments import Report, apply_reports, close_unpaid
 
 log = get_logger(__name__)
 QUERY_CHUNK = 5000
+MAX_CHUNK = 5000  # payments claimed, looked up (≤ 1,000 ids per registry call) and submitted at once
+UNANSWERED_QUERY_DELAY = 0.5  # seconds between a submit left unanswered and the query about it
 FINAL_REPORTS = frozenset({"succeeded", "failed", "returned"})
 _CLAIM = text(
     "SELECT p.id, p.end_to_end_id, p.status, p.batch_id, p.line_id, p.policy_code, p.period, p.payee_person_id, "
@@ -37,6 +41,14 @@ _CLAIM = text(
 
 def report_of(status) -> Report:  # noqa: ANN001 - a provider PaymentStatus
     return Report(status.end_to_end_id, status.state, status.provider_ref, status.reason, status.occurred_at)
+
+
+def verdict(payee: Payee | None, pay_day: date) -> tuple[Reason | None, Reason | None, str]:
+    """Why a payee is held, what is wrong with the card, and the masked name for public posting."""
+    hold = hold_reason(payee is not None, payee.alive if payee else False, payee.died_on if payee else None, pay_day)
+    if hold or payee is None:
+        return hold, None, ""
+    return None, card_problem(payee.bank_card), mask_name(payee.name or "")
 
 
 class Sender:
@@ -52,7 +64,7 @@ class Sender:
         query_after_seconds: float = 5.0,
     ) -> None:
         self.runtime, self.provider, self.registry = runtime, provider, registry
-        self.chunk, self.concurrency = min(chunk, 1000), concurrency
+        self.chunk, self.concurrency = min(chunk, MAX_CHUNK), concurrency
         self.poll_seconds, self.query_after = poll_seconds, query_after_seconds
         self.wake = asyncio.Event()
 
@@ -129,13 +141,13 @@ class Sender:
         held, bad, ready, reasons = [], [], [], {}
         masked: dict[uuid.UUID, str] = {}
         instructions = []
+        checked: dict[tuple[str, date], tuple[Reason | None, Reason | None, str]] = {}
         for row in rows:
-            payee = payees.get(str(row.payee_person_id))
-            pay_day: date = row.payment_date
-            hold = hold_reason(
-                payee is not None, payee.alive if payee else False, payee.died_on if payee else None, pay_day
-            )
-            problem: Reason | None = None if hold else card_problem(payee.bank_card)
+            key = (str(row.payee_person_id), row.payment_date)
+            if key not in checked:  # once per payee and chunk: a household may have several payments
+                checked[key] = verdict(payees.get(key[0]), key[1])
+            hold, problem, masked_name = checked[key]
+            payee = payees.get(key[0])
             if hold:
                 held.append(row)
                 reasons[row.id] = hold
@@ -144,7 +156,7 @@ class Sender:
                 reasons[row.id] = problem
             else:
                 ready.append(row)
-                masked[row.id] = mask_name(payee.name or "")
+                masked[row.id] = masked_name
                 instructions.append(
                     PaymentInstruction(
                         row.end_to_end_id,
@@ -171,7 +183,10 @@ class Sender:
         try:
             statuses = await self.provider.submit(instructions)
         except ProviderTimeout as exc:
-            log.warning("provider timeout; the payments will be queried", count=len(instructions), error=str(exc))
+            # no answer: the provider may or may not hold them; ask now rather than wait for the stale sweep
+            log.warning("provider timeout; querying the payments", count=len(instructions), error=str(exc))
+            await asyncio.sleep(UNANSWERED_QUERY_DELAY)
+            await self._query([i.end_to_end_id for i in instructions])
             return
         except ProviderRejected as exc:
             log.error("provider rejected a chunk", count=len(instructions), reason=exc.reason)
@@ -205,6 +220,11 @@ class Sender:
                 .scalars()
                 .all()
             )
+        return await self._query(ids)
+
+    async def _query(self, ids: list[str]) -> bool:
+        """Ask the provider about payments left `sending`: results are applied, a payment the provider
+        never saw goes back to `reserved` (sent again with the same end-to-end id), the rest wait."""
         changed = False
         for start in range(0, len(ids), QUERY_CHUNK):
             chunk = ids[start : start + QUERY_CHUNK]
