@@ -6,17 +6,14 @@ masked name for public posting is stored).
 """
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import httpx
 
-from carekit.auth.keys import ensure_dev_keys
-from carekit.auth.principal import Role
-from carekit.auth.service_client import service_http_client
-from carekit.auth.tokens import TokenIssuer
+from carekit.auth.service_client import ServiceTokenSource, service_http_client
+from carekit.runtime import build_service_tokens
 from carekit.settings import ServiceSettings
 
 BATCH_LIMIT = 1000
@@ -36,37 +33,9 @@ class RegistryUnavailable(Exception):
     """The registry did not answer as it should; the payments stay where they are and are tried again."""
 
 
-class ScopedServiceTokens:
-    """This service's short-lived token (role `service`) with the scopes the registry asks for."""
-
-    def __init__(self, issuer: TokenIssuer, *, service_name: str, audience: str, scopes: tuple[str, ...]) -> None:
-        self._issuer, self._sub, self._audience = issuer, f"service:{service_name}", audience
-        self._scope = " ".join(scopes)
-        self._token, self._expires = "", 0.0
-
-    def token(self) -> str:
-        if time.time() > self._expires - 60:
-            self._token = self._issuer.mint(
-                sub=self._sub,
-                roles=[Role.SERVICE],
-                audience=self._audience,
-                ttl_seconds=300,
-                extra={"scope": self._scope},
-            )
-            self._expires = time.time() + 300
-        return self._token
-
-
-def registry_tokens(settings: ServiceSettings) -> ScopedServiceTokens | None:
-    key_file = settings.service_signing_key_file
-    if key_file is None and settings.environment != "prod":
-        key_file = ensure_dev_keys()[0]
-    if key_file is None:
-        return None
-    issuer = TokenIssuer(key_file, issuer=settings.jwt_issuer, key_id=settings.service_signing_key_id)
-    return ScopedServiceTokens(
-        issuer, service_name=settings.service_name, audience=settings.jwt_audience, scopes=(PII_READ,)
-    )
+def registry_tokens(settings: ServiceSettings) -> ServiceTokenSource | None:
+    """This service's token with the `pii:read` scope the registry's identifiers endpoint requires."""
+    return build_service_tokens(settings, scopes=(PII_READ,))
 
 
 class RegistryClient:
