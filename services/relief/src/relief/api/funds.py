@@ -24,7 +24,8 @@ Fen = Annotated[int, Field(gt=0, le=10**13, description="Integer fen (1 yuan = 1
 
 
 class FundBase(BaseModel):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$", examples=["care_fund"])
+    # The policy library names its funds in upper case with hyphens (FP-REWARD); cycles arrive with those codes.
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,47}$", examples=["care_fund", "FP-REWARD"])
     kind: Literal["care_fund", "public_welfare", "budget_line"]
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=100)
