@@ -96,3 +96,43 @@ async def _load(folder: Path, registry: str, county: str) -> None:
     )
     for error in report.errors[:10]:
         console.print(f"[yellow]{error}")
+
+
+@app.command("run")
+def run(
+    registry: str = typer.Option("http://127.0.0.1:8001", help="Registry base URL"),
+    entitlements: str = typer.Option("http://127.0.0.1:8002", help="Entitlements base URL"),
+    relief: str = typer.Option("http://127.0.0.1:8003", help="Relief base URL"),
+    notifications: str = typer.Option("http://127.0.0.1:8004", help="Notifications base URL"),
+    payments: str = typer.Option("http://127.0.0.1:8101", help="Payment simulator base URL"),
+    sms: str = typer.Option("http://127.0.0.1:8102", help="SMS simulator base URL"),
+    receiver: str = typer.Option("http://127.0.0.1:8103", help="Where the demo partner receiver listens"),
+    township: str = typer.Option("360702100", help="9-digit township code (default 沙石镇)"),
+    persons: int = typer.Option(3000, min=10, help="At least this many persons"),
+    seed: int | None = typer.Option(None, help="Generator seed (default: a new one each run, so re-runs add families)"),
+    timeout: float = typer.Option(300, help="Seconds a stage may take before the demo gives up"),
+    with_notifications: bool = typer.Option(True, "--notifications/--no-notifications", help="SMS and webhooks"),
+    workdir: Path = typer.Option(Path(".data/demo"), help="Where the generated township's files go"),
+) -> None:
+    """The county's year against a running `make run`: township, cycles, funds, payments, SMS, webhooks,
+    a child's death; ends with a summary table. Exit code 1 if a stage fails or the ledger does not balance."""
+    import time
+
+    from demo.run import run_command
+    from demo.year.http import Urls
+    from demo.year.story import StoryOptions
+
+    chosen = seed if seed is not None else int(time.time()) % 1_000_000
+    options = StoryOptions(
+        township=township,
+        county=township[:6],
+        persons=persons,
+        seed=chosen,
+        run_tag=f"s{chosen}",
+        workdir=workdir,
+        stage_timeout=timeout,
+        notifications=with_notifications,
+    )
+    urls = Urls(registry, entitlements, relief, notifications, payments, sms, receiver)
+    console.print(f"township {township}, {persons:,} persons, seed {chosen}")
+    raise typer.Exit(run_command(urls, options, console))
