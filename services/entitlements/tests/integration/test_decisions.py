@@ -121,6 +121,8 @@ async def test_death_of_an_only_child_revokes_and_grants_exactly_once(service: s
     assert counts[("granted", "special-assistance-bereaved", dad.id)] == 1
     assert counts[("granted", "special-assistance-bereaved", mum.id)] == 1
     assert all(n == 1 for n in counts.values()), counts
+    # partners' webhook subscriptions filter on where the family is registered and where it lives
+    assert all(d["region_code"] == home.division and d["residence_region_code"] == home.residence for _, d in mine)
     stored = await fetch(service, "SELECT policy_code, eligible FROM decisions WHERE household_id = $1::uuid "
                                   "AND policy_code = 'only-child-parents-reward-fee'", home.id)
     assert [tuple(r) for r in stored] == [("only-child-parents-reward-fee", False)]

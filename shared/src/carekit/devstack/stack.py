@@ -54,6 +54,11 @@ def wiring() -> tuple[dict[str, str], dict[str, str]]:
         "RELIEF_PAYMENT_CALLBACK_SECRET": secret,
         "NOTIFICATIONS_ALIYUN_URL": f"{sms}/aliyun",
         "NOTIFICATIONS_TENCENT_URL": f"{sms}/tencent",
+        # A development stack: partner endpoints on this machine (the demo receiver on :8103) are allowed,
+        # and quiet hours are off so a demo texts families at any hour. Production keeps both guards.
+        "NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
+        "NOTIFICATIONS_QUIET_HOURS_START": "0",
+        "NOTIFICATIONS_QUIET_HOURS_END": "0",
     }
     to_simulators = {
         "SIM_PAY_MERCHANT_ID": merchant,

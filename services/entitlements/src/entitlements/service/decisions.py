@@ -103,6 +103,7 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
             takes_effect = max(effective, policy.effective_from)  # never before the policy itself
             await _store(session, checked, subject_id, household_id, new, takes_effect, reason)
             data = _event_data(checked, subject_id, household_id, new, old, takes_effect, reason, as_of)
+            data |= _regions(rows)
             if new is None:
                 data["unmet"] = _unmet(policy.in_force_on(as_of), evaluated.get(subject_id))
             uow.emit(new_event(kind, data, source=SOURCE, subject=f"{policy.code}/{subject_id}"))
@@ -135,6 +136,14 @@ async def _store(session: AsyncSession, checked: CheckedPolicy, subject_id: str,
     }
     await session.execute(pg_insert(DT).values(policy_code=policy.code, subject_id=uuid.UUID(subject_id), **values)
                           .on_conflict_do_update(index_elements=["policy_code", "subject_id"], set_=values))
+
+
+def _regions(rows: Sequence[Any]) -> dict[str, str | None]:
+    """Where the household is registered and where it lives: partners' subscriptions filter on these."""
+    if not rows:
+        return {"region_code": None, "residence_region_code": None}
+    return {"region_code": rows[0].division_code,
+            "residence_region_code": getattr(rows[0], "residence_division_code", None)}
 
 
 def _event_data(checked: CheckedPolicy, subject_id: str, household_id: uuid.UUID, new: Decision | None,
