@@ -53,6 +53,10 @@ sys.path.insert(0, str(ROOT / "shared" / "tests"))  # kitapp: the kit's tiny tes
 import asyncpg  # noqa: E402
 import nats  # noqa: E402
 import psutil  # noqa: E402
+from sqlalchemy import event as sa_event  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
 from carekit.db.engine import Database, asyncpg_dsn  # noqa: E402
 from carekit.db.migrations import upgrade_to_head  # noqa: E402
 from carekit.db.uow import UnitOfWork, outbox_channel  # noqa: E402
@@ -62,9 +66,6 @@ from carekit.events.consumer import InboxConsumer  # noqa: E402
 from carekit.events.envelope import EventEnvelope, new_event  # noqa: E402
 from carekit.events.relay import OutboxRelay  # noqa: E402
 from carekit.events.streams import StreamSpec, ensure_stream, service_stream  # noqa: E402
-from sqlalchemy import event as sa_event  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
 KITAPP = ROOT / "shared" / "tests" / "kitapp"
 RESULTS = ROOT / "bench" / "results"
@@ -102,8 +103,12 @@ def summary_ms(values_s: list[float]) -> dict[str, float]:
 
 
 def make_event(service: str, note_id: uuid.UUID):  # noqa: ANN201
-    return new_event(f"{service}.note.created", {"note_id": str(note_id), "region": REGION},
-                     source=f"/guanhuai/{service}", subject=str(note_id))
+    return new_event(
+        f"{service}.note.created",
+        {"note_id": str(note_id), "region": REGION},
+        source=f"/guanhuai/{service}",
+        subject=str(note_id),
+    )
 
 
 INSERT_NOTE = text("INSERT INTO notes (id, region, body) VALUES (:id, :region, :body)")
@@ -142,9 +147,12 @@ async def _producer(cfg: dict, results: mp.Queue, go: mp.Event, stop: mp.Event) 
     db = Database(cfg["db_url"])
     nc = await connect_nats(cfg["nats_url"], f"{service}-producer")
     js = nc.jetstream()
-    relay = OutboxRelay(dsn=db.dsn, js=js, service_name=service, channel=outbox_channel(service),
-                        batch_size=cfg["relay_batch"])
-    relay_task = asyncio.create_task(relay.run(), name="relay")
+    relay_task = None
+    if not cfg["relay_process"]:  # the relay shares the writer's loop, as in a service process by default
+        relay = OutboxRelay(
+            dsn=db.dsn, js=js, service_name=service, channel=outbox_channel(service), batch_size=cfg["relay_batch"]
+        )
+        relay_task = asyncio.create_task(relay.run(), name="relay")
     # warm the pool so the first timed transactions don't pay for connecting
     await asyncio.gather(*(db.ping() for _ in range(4)))
     await asyncio.sleep(0.3)  # relay connected and listening
@@ -171,9 +179,10 @@ async def _producer(cfg: dict, results: mp.Queue, go: mp.Event, stop: mp.Event) 
         results.put(("producer", out))
         await asyncio.to_thread(stop.wait)
     finally:
-        relay_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await relay_task
+        if relay_task is not None:
+            relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await relay_task
         await nc.close()
         await db.dispose()
 
@@ -200,8 +209,13 @@ async def _write_throughput(db: Database, service: str, cfg: dict) -> dict:
     start = time.time()
     await asyncio.gather(*(writer(c) for c in per_writer))
     end = time.time()
-    return {"write_start": start, "write_end": end, "events": n, "transactions": len(tx_times),
-            "tx_latency": summary_ms(tx_times)}
+    return {
+        "write_start": start,
+        "write_end": end,
+        "events": n,
+        "transactions": len(tx_times),
+        "tx_latency": summary_ms(tx_times),
+    }
 
 
 async def _write_paced(db: Database, service: str, cfg: dict) -> dict:
@@ -247,9 +261,46 @@ async def _write_paced(db: Database, service: str, cfg: dict) -> dict:
     end_schedule = time.time()
     if tasks:
         await asyncio.gather(*list(tasks))
-    return {"write_start": wall0, "schedule_end": end_schedule, "write_end": time.time(), "events": total,
-            "warmup_events": n_warm, "warm_ids": warm_ids, "commits": commits, "failures": failures,
-            "schedule_lag": summary_ms(lags)}
+    return {
+        "write_start": wall0,
+        "schedule_end": end_schedule,
+        "write_end": time.time(),
+        "events": total,
+        "warmup_events": n_warm,
+        "warm_ids": warm_ids,
+        "commits": commits,
+        "failures": failures,
+        "schedule_lag": summary_ms(lags),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# relay process (--relay-process): the kit's OutboxRelay alone, as `run_relay` runs it for a service
+# ----------------------------------------------------------------------------------------------
+def relay_main(cfg: dict, results: mp.Queue, stop: mp.Event) -> None:
+    asyncio.run(_relay(cfg, results, stop))
+
+
+async def _relay(cfg: dict, results: mp.Queue, stop: mp.Event) -> None:
+    service = cfg["service"]
+    nc = await connect_nats(cfg["nats_url"], f"{service}-relay")
+    relay = OutboxRelay(
+        dsn=asyncpg_dsn(cfg["db_url"]),
+        js=nc.jetstream(),
+        service_name=service,
+        channel=outbox_channel(service),
+        batch_size=cfg["relay_batch"],
+    )
+    task = asyncio.create_task(relay.run(), name="relay")
+    await asyncio.sleep(0.3)  # connected and listening
+    results.put(("relay-ready", {}))
+    try:
+        await asyncio.to_thread(stop.wait)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await nc.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -341,15 +392,17 @@ async def _consumer(cfg: dict, results: mp.Queue, stop: mp.Event) -> None:
 
     if cfg["handler"] == "batch":
         producer = cfg["producer_service"]
-        sub = Subscription(name="notes", stream=producer.upper(),
-                           batch_handlers={f"{producer}.note.created": batch_handler})
+        sub = Subscription(
+            name="notes", stream=producer.upper(), batch_handlers={f"{producer}.note.created": batch_handler}
+        )
     else:
         sub = notes_subscription(cfg["producer_service"], handler=handler)
     db = Database(cfg["db_url"])
     nc = await connect_nats(cfg["nats_url"], f"{CONSUMER_SERVICE}-consumer")
     js = nc.jetstream()
-    consumer = BenchConsumer(db=db, js=js, service_name=CONSUMER_SERVICE, subscription=sub,
-                             batch_size=cfg["consumer_batch"])
+    consumer = BenchConsumer(
+        db=db, js=js, service_name=CONSUMER_SERVICE, subscription=sub, batch_size=cfg["consumer_batch"]
+    )
     await consumer.ensure_consumer()
     await db.ping()
     task = asyncio.create_task(consumer.run(), name="consumer")
@@ -361,15 +414,20 @@ async def _consumer(cfg: dict, results: mp.Queue, stop: mp.Event) -> None:
             received = (await conn.execute(text("SELECT count(*) FROM received"))).scalar_one()
             inboxed = (await conn.execute(text("SELECT count(*) FROM inbox"))).scalar_one()
         out: dict[str, Any] = {
-            "handled": rec.handled, "first_commit": rec.first_commit, "last_commit": rec.last_commit,
-            "received_rows": received, "inbox_rows": inboxed,
+            "handled": rec.handled,
+            "first_commit": rec.first_commit,
+            "last_commit": rec.last_commit,
+            "received_rows": received,
+            "inbox_rows": inboxed,
             "batches": len(rec.batch_sizes),
             "mean_batch": (sum(rec.batch_sizes) / len(rec.batch_sizes)) if rec.batch_sizes else 0,
             "latency": [c - e for c, e in zip(rec.committed, rec.created, strict=True)],
         }
         if rec.detail:
-            out["per_event"] = {i: (e, rec.stored_at.get(i), rec.fetched_at.get(i), c)
-                                for i, e, c in zip(rec.ids, rec.created, rec.committed, strict=True)}
+            out["per_event"] = {
+                i: (e, rec.stored_at.get(i), rec.fetched_at.get(i), c)
+                for i, e, c in zip(rec.ids, rec.created, rec.committed, strict=True)
+            }
         results.put(("consumer", out))
         await asyncio.to_thread(stop.wait)
     finally:
@@ -428,8 +486,10 @@ class CpuMeter:
         wall = time.perf_counter() - self.t0
         now = self._sample()
         busy = self._machine_busy() - self.busy0
-        used = {name: round(sum(v - self.start.get(name, {}).get(pid, 0.0) for pid, v in pids.items()), 2)
-                for name, pids in now.items()}
+        used = {
+            name: round(sum(v - self.start.get(name, {}).get(pid, 0.0) for pid, v in pids.items()), 2)
+            for name, pids in now.items()
+        }
         # whatever else ran on the machine meanwhile (another test run, the orchestrator, the kernel)
         used["other"] = round(max(0.0, busy - sum(used.values())), 2)
         return {"wall_s": round(wall, 2), "cpu_s": used, "cores_busy": round(busy / wall, 2)}
@@ -449,8 +509,9 @@ async def wait_until_quiet(args: argparse.Namespace) -> float:
     warned = False
     while busy > args.quiet_cores and time.time() < deadline:
         if not warned:
-            print(f"  … machine busy ({busy:.2f} cores used by others); waiting up to {args.wait_quiet:.0f} s",
-                  flush=True)
+            print(
+                f"  … machine busy ({busy:.2f} cores used by others); waiting up to {args.wait_quiet:.0f} s", flush=True
+            )
             warned = True
         await asyncio.sleep(2)
         busy = await asyncio.to_thread(busy_cores)
@@ -477,8 +538,13 @@ def drain_queue(q: mp.Queue, want: set[str], deadline: float, procs: list[mp.Pro
     return got
 
 
-async def run_scenario(spec: dict[str, Any], pg: EmbeddedPostgres, nats_srv: EmbeddedNats,
-                       args: argparse.Namespace, profile_dir: Path | None) -> dict[str, Any]:
+async def run_scenario(
+    spec: dict[str, Any],
+    pg: EmbeddedPostgres,
+    nats_srv: EmbeddedNats,
+    args: argparse.Namespace,
+    profile_dir: Path | None,
+) -> dict[str, Any]:
     """One scenario on fresh databases and a fresh stream: spawn consumer, then producer; collect."""
     service = spec["service"]  # its own stream, producer database and consumer database
     prod_url = await new_database(pg, f"{service}_producer")
@@ -503,22 +569,48 @@ async def run_scenario(spec: dict[str, Any], pg: EmbeddedPostgres, nats_srv: Emb
     def prof(who: str) -> str | None:
         return str(profile_dir / f"{service}-{who}.prof") if profile_dir else None
 
-    ccfg = {"db_url": cons_url, "nats_url": nats_srv.url, "producer_service": service, "expected": expected,
-            "detail": spec["kind"] == "latency", "handler": spec["handler"], "consumer_batch": args.consumer_batch,
-            "deadline_s": deadline_s, "profile": prof("consumer")}
-    pcfg.update({"service": service, "db_url": prod_url, "nats_url": nats_srv.url, "relay_batch": args.relay_batch,
-                 "deadline_s": deadline_s, "profile": prof("producer")})
+    ccfg = {
+        "db_url": cons_url,
+        "nats_url": nats_srv.url,
+        "producer_service": service,
+        "expected": expected,
+        "detail": spec["kind"] == "latency",
+        "handler": spec["handler"],
+        "consumer_batch": args.consumer_batch,
+        "deadline_s": deadline_s,
+        "profile": prof("consumer"),
+    }
+    pcfg.update(
+        {
+            "service": service,
+            "db_url": prod_url,
+            "nats_url": nats_srv.url,
+            "relay_batch": args.relay_batch,
+            "deadline_s": deadline_s,
+            "profile": prof("producer"),
+            "relay_process": args.relay_process,
+        }
+    )
     busy_before = await wait_until_quiet(args)
     consumer = ctx.Process(target=consumer_main, args=(ccfg, q, stop), name="consumer", daemon=True)
     producer = ctx.Process(target=producer_main, args=(pcfg, q, go, stop), name="producer", daemon=True)
     procs = [consumer, producer]
+    relay = None
+    if args.relay_process:
+        relay = ctx.Process(target=relay_main, args=(pcfg, q, stop), name="relay", daemon=True)
+        procs.append(relay)
     try:
         consumer.start()
         drain_queue(q, {"consumer-ready"}, time.time() + 60, procs)
+        if relay is not None:
+            relay.start()
+            drain_queue(q, {"relay-ready"}, time.time() + 60, procs)
         producer.start()
         drain_queue(q, {"producer-ready"}, time.time() + 60, procs)
-        meter = CpuMeter(pg.data_dir, nats_srv._process.pid,  # noqa: SLF001
-                         {"producer": producer.pid, "consumer": consumer.pid})
+        parties = {"producer": producer.pid, "consumer": consumer.pid}
+        if relay is not None:
+            parties["relay"] = relay.pid
+        meter = CpuMeter(pg.data_dir, nats_srv._process.pid, parties)  # noqa: SLF001
         meter.begin()
         go.set()
         got = await asyncio.to_thread(drain_queue, q, {"producer", "consumer"}, time.time() + deadline_s + 30, procs)
@@ -545,28 +637,40 @@ async def run_scenario(spec: dict[str, Any], pg: EmbeddedPostgres, nats_srv: Emb
 
 def analyse(spec: dict[str, Any], prod: dict, cons: dict, cpu: dict, expected: int) -> dict[str, Any]:
     real = spec["handler"] in ("record_received", "batch")
-    complete = (cons["handled"] == expected and cons["inbox_rows"] == expected
-                and (cons["received_rows"] == expected if real else True) and prod["outbox_left"] == 0)
+    complete = (
+        cons["handled"] == expected
+        and cons["inbox_rows"] == expected
+        and (cons["received_rows"] == expected if real else True)
+        and prod["outbox_left"] == 0
+    )
     res: dict[str, Any] = {
-        "expected": expected, "handled": cons["handled"], "complete": complete,
-        "received_rows": cons["received_rows"], "inbox_rows": cons["inbox_rows"],
-        "outbox_left": prod["outbox_left"], "consumer_fetches": cons["batches"],
-        "consumer_mean_batch": round(cons["mean_batch"], 1), "cpu": cpu,
+        "expected": expected,
+        "handled": cons["handled"],
+        "complete": complete,
+        "received_rows": cons["received_rows"],
+        "inbox_rows": cons["inbox_rows"],
+        "outbox_left": prod["outbox_left"],
+        "consumer_fetches": cons["batches"],
+        "consumer_mean_batch": round(cons["mean_batch"], 1),
+        "cpu": cpu,
     }
     start = prod["write_start"]
     if spec["kind"] == "throughput":
         end = cons["last_commit"] or time.time()
-        res.update({
-            "events": prod["events"], "transactions": prod["transactions"],
-            "writer_seconds": round(prod["write_end"] - start, 3),
-            "writer_events_per_s": round(prod["events"] / (prod["write_end"] - start), 1),
-            "outbox_drained_seconds": round(prod["outbox_drained_at"] - start, 3),
-            "relay_events_per_s": round(prod["events"] / (prod["outbox_drained_at"] - start), 1),
-            "end_to_end_seconds": round(end - start, 3),
-            "end_to_end_events_per_s": round(cons["handled"] / (end - start), 1),
-            "writer_tx_latency": prod["tx_latency"],
-            "event_latency_under_load": summary_ms(cons["latency"]),
-        })
+        res.update(
+            {
+                "events": prod["events"],
+                "transactions": prod["transactions"],
+                "writer_seconds": round(prod["write_end"] - start, 3),
+                "writer_events_per_s": round(prod["events"] / (prod["write_end"] - start), 1),
+                "outbox_drained_seconds": round(prod["outbox_drained_at"] - start, 3),
+                "relay_events_per_s": round(prod["events"] / (prod["outbox_drained_at"] - start), 1),
+                "end_to_end_seconds": round(end - start, 3),
+                "end_to_end_events_per_s": round(cons["handled"] / (end - start), 1),
+                "writer_tx_latency": prod["tx_latency"],
+                "event_latency_under_load": summary_ms(cons["latency"]),
+            }
+        )
         return res
     warm = set(prod["warm_ids"])
     commits = prod["commits"]
@@ -585,20 +689,25 @@ def analyse(spec: dict[str, Any], prod: dict, cons: dict, cpu: dict, expected: i
         if fetched is not None:
             handle.append(handled - fetched)
     span = prod["schedule_end"] - start
-    res.update({
-        "rate": spec["rate"], "events_measured": prod["events"] - prod["warmup_events"],
-        "events_warmup": prod["warmup_events"], "offered_rate": round(prod["events"] / span, 1),
-        "producer_failures": prod["failures"], "generator_lag": prod["schedule_lag"],
-        "producer_finished_after_s": round(prod["write_end"] - start, 2),
-        "consumer_finished_after_s": round((cons["last_commit"] or time.time()) - start, 2),
-        "latency": summary_ms(lat),
-        "stages": {
-            "due → producer commit (UnitOfWork)": summary_ms(p_commit),
-            "producer commit → stored in JetStream (relay)": summary_ms(relay),
-            "stored → fetched by consumer": summary_ms(deliver),
-            "fetched → inbox tx committed": summary_ms(handle),
-        },
-    })
+    res.update(
+        {
+            "rate": spec["rate"],
+            "events_measured": prod["events"] - prod["warmup_events"],
+            "events_warmup": prod["warmup_events"],
+            "offered_rate": round(prod["events"] / span, 1),
+            "producer_failures": prod["failures"],
+            "generator_lag": prod["schedule_lag"],
+            "producer_finished_after_s": round(prod["write_end"] - start, 2),
+            "consumer_finished_after_s": round((cons["last_commit"] or time.time()) - start, 2),
+            "latency": summary_ms(lat),
+            "stages": {
+                "due → producer commit (UnitOfWork)": summary_ms(p_commit),
+                "producer commit → stored in JetStream (relay)": summary_ms(relay),
+                "stored → fetched by consumer": summary_ms(deliver),
+                "fetched → inbox tx committed": summary_ms(handle),
+            },
+        }
+    )
     return res
 
 
@@ -638,7 +747,7 @@ async def baseline(nats_url: str, args: argparse.Namespace) -> dict[str, Any]:
     n = args.baseline_events
     t0 = time.perf_counter()
     for i in range(0, n, args.relay_batch):
-        chunk = payloads[i:i + args.relay_batch]
+        chunk = payloads[i : i + args.relay_batch]
         await asyncio.gather(*(js.publish(subject, p, headers=hdr()) for p in chunk))
     dt = time.perf_counter() - t0
     out["gather_publish"] = {"events": n, "window": args.relay_batch, "events_per_s": round(n / dt, 1)}
@@ -695,21 +804,34 @@ def machine_facts(pg_version: str, nats_version: str, tmp: Path) -> dict[str, An
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     fs = "unknown"
     with contextlib.suppress(Exception):
-        fs = next((p.fstype for p in sorted(psutil.disk_partitions(all=True), key=lambda p: -len(p.mountpoint))
-                   if str(tmp).startswith(p.mountpoint)), "unknown")
+        fs = next(
+            (
+                p.fstype
+                for p in sorted(psutil.disk_partitions(all=True), key=lambda p: -len(p.mountpoint))
+                if str(tmp).startswith(p.mountpoint)
+            ),
+            "unknown",
+        )
 
     def ver(dist: str) -> str:
         from importlib.metadata import version
+
         try:
             return version(dist)
         except Exception:  # noqa: BLE001
             return "?"
 
     return {
-        "nproc": nproc, "cpu_model": model, "ram_gib": mem_gib,
-        "kernel": platform.release(), "python": platform.python_version(),
-        "postgresql": pg_version, "nats_server": nats_version,
-        "nats_py": ver("nats-py"), "asyncpg": ver("asyncpg"), "sqlalchemy": ver("sqlalchemy"),
+        "nproc": nproc,
+        "cpu_model": model,
+        "ram_gib": mem_gib,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": pg_version,
+        "nats_server": nats_version,
+        "nats_py": ver("nats-py"),
+        "asyncpg": ver("asyncpg"),
+        "sqlalchemy": ver("sqlalchemy"),
         "data_dir_fs": fs,
         "load_avg_at_start": LOAD_AT_START,
     }
@@ -734,16 +856,19 @@ def print_report(report: dict[str, Any]) -> None:
     p = b["paced_publish"]
     t.add_row(f"js.publish, paced at {p['rate']:.0f}/s", "—", f"{p['p50_ms']:.2f}", f"{p['p99_ms']:.2f}")
     g = b["gather_publish"]
-    t.add_row(f"gather(js.publish) in windows of {g['window']} (the relay's way)", f"{g['events_per_s']:,.0f}",
-              "—", "—")
+    t.add_row(
+        f"gather(js.publish) in windows of {g['window']} (the relay's way)", f"{g['events_per_s']:,.0f}", "—", "—"
+    )
     a = b["publish_async"]
     t.add_row("js.publish_async", f"{a['events_per_s']:,.0f}", "—", "—")
     con.print(t)
 
     for label, sc in report["scenarios"].items():
-        t = Table(title=f"Outbox → JetStream → inbox — PostgreSQL {label} "
-                        f"(fsync={sc['postgres_settings'].get('fsync')}, "
-                        f"synchronous_commit={sc['postgres_settings'].get('synchronous_commit')})")
+        t = Table(
+            title=f"Outbox → JetStream → inbox — PostgreSQL {label} "
+            f"(fsync={sc['postgres_settings'].get('fsync')}, "
+            f"synchronous_commit={sc['postgres_settings'].get('synchronous_commit')})"
+        )
         t.add_column("figure")
         t.add_column("value", justify="right")
         t.add_column("vs baseline / target", justify="right")
@@ -753,54 +878,91 @@ def print_report(report: dict[str, Any]) -> None:
             if r["scenario"]["kind"] == "throughput":
                 verdict = ("MET" if r["meets_target"] else "MISSED") if "meets_target" in r else "—"
                 tx = f"{r['transactions']} tx of {report['params']['batch']}"
-                t.add_row(f"[b]{name}[/b]: {r['events']:,} events, {tx}",
-                          f"[b]{r['end_to_end_events_per_s']:,.0f} ev/s[/b]",
-                          f"{r['ratio_to_publish_async']:.1%} of publish_async; ≥ {TARGET_THROUGHPUT:,.0f}: {verdict}")
+                t.add_row(
+                    f"[b]{name}[/b]: {r['events']:,} events, {tx}",
+                    f"[b]{r['end_to_end_events_per_s']:,.0f} ev/s[/b]",
+                    f"{r['ratio_to_publish_async']:.1%} of publish_async; ≥ {TARGET_THROUGHPUT:,.0f}: {verdict}",
+                )
                 t.add_row("  writer alone (UnitOfWork commits)", f"{r['writer_events_per_s']:,.0f} ev/s", "")
                 t.add_row("  outbox drained by the relay", f"{r['relay_events_per_s']:,.0f} ev/s", "")
-                t.add_row("  consumer fetches / mean batch",
-                          f"{r['consumer_fetches']} / {r['consumer_mean_batch']}", "")
-                t.add_row("  handled / inbox rows / received rows",
-                          f"{r['handled']:,} / {r['inbox_rows']:,} / {r['received_rows']:,}",
-                          "complete, no duplicates" if r["complete"] else "[red]INCOMPLETE[/red]")
+                t.add_row(
+                    "  consumer fetches / mean batch", f"{r['consumer_fetches']} / {r['consumer_mean_batch']}", ""
+                )
+                t.add_row(
+                    "  handled / inbox rows / received rows",
+                    f"{r['handled']:,} / {r['inbox_rows']:,} / {r['received_rows']:,}",
+                    "complete, no duplicates" if r["complete"] else "[red]INCOMPLETE[/red]",
+                )
             else:
                 lat = r["latency"]
                 verdict = ("MET" if r["meets_target"] else "MISSED") if "meets_target" in r else "—"
-                t.add_row(f"[b]{name}[/b]: {r['offered_rate']:.0f} ev/s offered, {r['events_measured']:,} events",
-                          f"[b]p50 {lat['p50_ms']:.1f} / p99 {lat['p99_ms']:.1f} ms[/b]",
-                          f"{r['ratio_p99_to_publish']:.0f}× js.publish p99; p99 ≤ {TARGET_P99_MS:.0f} ms: {verdict}")
-                t.add_row("  p90 / p99.9 / max",
-                          f"{lat['p90_ms']:.1f} / {lat['p999_ms']:.1f} / {lat['max_ms']:.1f} ms", "")
+                t.add_row(
+                    f"[b]{name}[/b]: {r['offered_rate']:.0f} ev/s offered, {r['events_measured']:,} events",
+                    f"[b]p50 {lat['p50_ms']:.1f} / p99 {lat['p99_ms']:.1f} ms[/b]",
+                    f"{r['ratio_p99_to_publish']:.0f}× js.publish p99; p99 ≤ {TARGET_P99_MS:.0f} ms: {verdict}",
+                )
+                t.add_row(
+                    "  p90 / p99.9 / max", f"{lat['p90_ms']:.1f} / {lat['p999_ms']:.1f} / {lat['max_ms']:.1f} ms", ""
+                )
                 for stage, st in r["stages"].items():
                     t.add_row(f"  {stage}", f"p50 {st['p50_ms']:.1f} / p99 {st['p99_ms']:.1f} ms", "")
-                t.add_row("  consumer fetches / mean batch",
-                          f"{r['consumer_fetches']} / {r['consumer_mean_batch']}", "")
-                t.add_row("  handled / inbox rows", f"{r['handled']:,} / {r['inbox_rows']:,}",
-                          "complete, no duplicates" if r["complete"] else "[red]INCOMPLETE[/red]")
+                t.add_row(
+                    "  consumer fetches / mean batch", f"{r['consumer_fetches']} / {r['consumer_mean_batch']}", ""
+                )
+                t.add_row(
+                    "  handled / inbox rows",
+                    f"{r['handled']:,} / {r['inbox_rows']:,}",
+                    "complete, no duplicates" if r["complete"] else "[red]INCOMPLETE[/red]",
+                )
             if r.get("shared_machine_warning"):
-                t.add_row("  [yellow]machine shared during this run[/yellow]",
-                          f"[yellow]other processes: {cpu['cpu_s']['other'] / cpu['wall_s']:.2f} cores[/yellow]", "")
-            t.add_row("  CPU seconds", cpu_txt, f"{cpu['cores_busy']:.2f} of {report['machine']['nproc']} cores busy "
-                      f"over {cpu['wall_s']:.0f} s")
+                t.add_row(
+                    "  [yellow]machine shared during this run[/yellow]",
+                    f"[yellow]other processes: {cpu['cpu_s']['other'] / cpu['wall_s']:.2f} cores[/yellow]",
+                    "",
+                )
+            t.add_row(
+                "  CPU seconds",
+                cpu_txt,
+                f"{cpu['cores_busy']:.2f} of {report['machine']['nproc']} cores busy over {cpu['wall_s']:.0f} s",
+            )
         con.print(t)
 
 
 def scenario_specs(args: argparse.Namespace, label: str) -> list[tuple[str, dict[str, Any]]]:
     specs: list[tuple[str, dict[str, Any]]] = []
     if "throughput" in args.only:
-        specs.append(("throughput", {"kind": "throughput", "events": args.events, "handler": "record_received"}))
-        specs.append(("throughput, batch handler", {"kind": "throughput", "events": args.events, "handler": "batch"}))
-        if args.backbone_events:
-            specs.append(("throughput, no-op handler", {"kind": "throughput", "events": args.backbone_events,
-                                                         "handler": "noop"}))
+        if "record_received" in args.handlers:
+            specs.append(("throughput", {"kind": "throughput", "events": args.events, "handler": "record_received"}))
+        if "batch" in args.handlers:
+            specs.append(
+                ("throughput, batch handler", {"kind": "throughput", "events": args.events, "handler": "batch"})
+            )
+        if args.backbone_events and "noop" in args.handlers:
+            specs.append(
+                ("throughput, no-op handler", {"kind": "throughput", "events": args.backbone_events, "handler": "noop"})
+            )
     if "latency" in args.only:
-        specs.append((f"latency at {args.rate:.0f}/s", {"kind": "latency", "rate": args.rate,
-                                                         "seconds": args.seconds, "handler": "record_received"}))
-        specs.append((f"latency at {args.rate:.0f}/s, batch handler", {"kind": "latency", "rate": args.rate,
-                                                                        "seconds": args.seconds, "handler": "batch"}))
+        if "record_received" in args.handlers:
+            specs.append(
+                (
+                    f"latency at {args.rate:.0f}/s",
+                    {"kind": "latency", "rate": args.rate, "seconds": args.seconds, "handler": "record_received"},
+                )
+            )
+        if "batch" in args.handlers:
+            specs.append(
+                (
+                    f"latency at {args.rate:.0f}/s, batch handler",
+                    {"kind": "latency", "rate": args.rate, "seconds": args.seconds, "handler": "batch"},
+                )
+            )
         for rate in args.extra_rates:
-            specs.append((f"latency at {rate:.0f}/s", {"kind": "latency", "rate": rate,
-                                                        "seconds": args.extra_seconds, "handler": "record_received"}))
+            specs.append(
+                (
+                    f"latency at {rate:.0f}/s",
+                    {"kind": "latency", "rate": rate, "seconds": args.extra_seconds, "handler": "record_received"},
+                )
+            )
     for i, (_, spec) in enumerate(specs):
         spec["service"] = f"{spec['kind'][:3]}{i}{label}"
     return specs
@@ -824,8 +986,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         nats_version = server_version([nats_server_binary(), "--version"]).removeprefix("nats-server: ")
         print(f"· nats-server {nats_version} on {nats_srv.url}; raw JetStream baseline …", flush=True)
         report["baseline"] = base = await baseline(nats_srv.url, args)
-        print(f"  → publish_async {base['publish_async']['events_per_s']:,.0f}/s, js.publish p50 "
-              f"{base['sequential_publish']['p50_ms']:.2f} ms", flush=True)
+        print(
+            f"  → publish_async {base['publish_async']['events_per_s']:,.0f}/s, js.publish p50 "
+            f"{base['sequential_publish']['p50_ms']:.2f} ms",
+            flush=True,
+        )
         pg_version = "?"
         variants = [("durable", False)] + ([("fast", True)] if args.also_fast else [])
         profile_dir = None
@@ -837,9 +1002,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             servers.append(pg)
             conn = await asyncpg.connect(asyncpg_dsn(pg.admin_url))
             pg_version = await conn.fetchval("SHOW server_version")
-            settings = {r["name"]: r["setting"] for r in await conn.fetch(
-                "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name",
-                ["fsync", "synchronous_commit", "full_page_writes", "wal_sync_method"])}
+            settings = {
+                r["name"]: r["setting"]
+                for r in await conn.fetch(
+                    "SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name",
+                    ["fsync", "synchronous_commit", "full_page_writes", "wal_sync_method"],
+                )
+            }
             await conn.close()
             print(f"· PostgreSQL {pg_version}, {label} {settings}, port {pg.port}", flush=True)
             runs: dict[str, Any] = {}
@@ -851,17 +1020,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     r["ratio_to_gather_publish"] = r["end_to_end_events_per_s"] / base["gather_publish"]["events_per_s"]
                     if spec["handler"] in ("record_received", "batch"):
                         r["meets_target"] = r["complete"] and r["end_to_end_events_per_s"] >= TARGET_THROUGHPUT
-                    print(f"  → {r['end_to_end_events_per_s']:,.0f} events/s end to end "
-                          f"(writer {r['writer_events_per_s']:,.0f}/s, relay {r['relay_events_per_s']:,.0f}/s)",
-                          flush=True)
+                    print(
+                        f"  → {r['end_to_end_events_per_s']:,.0f} events/s end to end "
+                        f"(writer {r['writer_events_per_s']:,.0f}/s, relay {r['relay_events_per_s']:,.0f}/s)",
+                        flush=True,
+                    )
                 else:
                     bp = base["paced_publish"]
                     r["ratio_p50_to_publish"] = r["latency"]["p50_ms"] / bp["p50_ms"]
                     r["ratio_p99_to_publish"] = r["latency"]["p99_ms"] / bp["p99_ms"]
                     if spec["rate"] == 500:
                         r["meets_target"] = r["complete"] and r["latency"]["p99_ms"] <= TARGET_P99_MS
-                    print(f"  → p50 {r['latency']['p50_ms']:.1f} ms, p99 {r['latency']['p99_ms']:.1f} ms "
-                          f"(offered {r['offered_rate']:.0f}/s)", flush=True)
+                    print(
+                        f"  → p50 {r['latency']['p50_ms']:.1f} ms, p99 {r['latency']['p99_ms']:.1f} ms "
+                        f"(offered {r['offered_rate']:.0f}/s)",
+                        flush=True,
+                    )
                 runs[name] = r
             report["scenarios"][label] = {"postgres_settings": settings, "runs": runs}
             pg.stop()
@@ -879,14 +1053,19 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=20_000, help="events in the throughput run")
-    ap.add_argument("--backbone-events", type=int, default=20_000,
-                    help="events in the throughput run with a no-op handler (0 to skip)")
+    ap.add_argument(
+        "--backbone-events",
+        type=int,
+        default=20_000,
+        help="events in the throughput run with a no-op handler (0 to skip)",
+    )
     ap.add_argument("--batch", type=int, default=100, help="events per writer transaction (throughput runs)")
     ap.add_argument("--writers", type=int, default=2, help="concurrent writer tasks (throughput runs)")
     ap.add_argument("--rate", type=float, default=500.0, help="offered events/s in the latency run")
     ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds in the latency run")
-    ap.add_argument("--extra-rates", type=float, nargs="*", default=[200.0],
-                    help="further, shorter latency runs at these rates")
+    ap.add_argument(
+        "--extra-rates", type=float, nargs="*", default=[200.0], help="further, shorter latency runs at these rates"
+    )
     ap.add_argument("--extra-seconds", type=float, default=8.0)
     ap.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds (not measured) in latency runs")
     ap.add_argument("--relay-batch", type=int, default=500, help="OutboxRelay batch_size (kit default 500)")
@@ -894,15 +1073,42 @@ def main() -> None:
     ap.add_argument("--baseline-events", type=int, default=30_000)
     ap.add_argument("--baseline-seq", type=int, default=3_000)
     ap.add_argument("--deadline", type=float, default=120.0, help="give up on a throughput run after this")
-    ap.add_argument("--also-fast", action="store_true",
-                    help="repeat everything on PostgreSQL with fsync/synchronous_commit off (not a realistic figure)")
+    ap.add_argument(
+        "--also-fast",
+        action="store_true",
+        help="repeat everything on PostgreSQL with fsync/synchronous_commit off (not a realistic figure)",
+    )
     ap.add_argument("--only", nargs="+", default=["throughput", "latency"], choices=["throughput", "latency"])
-    ap.add_argument("--profile", action="store_true",
-                    help="cProfile the producer and consumer processes into bench/results/profile/")
-    ap.add_argument("--wait-quiet", type=float, default=0.0,
-                    help="before each run, wait up to this many seconds for other processes to go quiet")
-    ap.add_argument("--quiet-cores", type=float, default=0.25,
-                    help="machine busy above this many cores (not counting the bench) counts as disturbed")
+    ap.add_argument(
+        "--handlers",
+        nargs="+",
+        default=["record_received", "batch", "noop"],
+        choices=["record_received", "batch", "noop"],
+        help="which consumer handlers to run (noop: throughput only)",
+    )
+    ap.add_argument(
+        "--relay-process",
+        action="store_true",
+        help="run the OutboxRelay in its own process (a service's `relay` process) instead of the "
+        "producer's event loop",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the producer and consumer processes into bench/results/profile/",
+    )
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        help="before each run, wait up to this many seconds for other processes to go quiet",
+    )
+    ap.add_argument(
+        "--quiet-cores",
+        type=float,
+        default=0.25,
+        help="machine busy above this many cores (not counting the bench) counts as disturbed",
+    )
     ap.add_argument("--json", type=Path, default=RESULTS / "events.json")
     args = ap.parse_args()
     report = asyncio.run(main_async(args))

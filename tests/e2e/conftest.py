@@ -8,7 +8,7 @@ back over real HTTP, so every piece runs as in `make run`, only inside the test'
 
 import sys
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,13 @@ class Platform:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(migrated_database, nats_url, fresh_streams) -> AsyncIterator[Platform]:
+    async with start_platform(migrated_database, nats_url) as started:
+        yield started
+
+
+@asynccontextmanager
+async def start_platform(migrated_database, nats_url: str) -> AsyncIterator[Platform]:  # noqa: ANN001
+    """The four services (fresh databases), simulators and receiver, wired to each other, on `nats_url`."""
     from entitlements.main import create_app as entitlements_app
     from entitlements.settings import EntitlementsSettings
     from notifications.main import create_app as notifications_app

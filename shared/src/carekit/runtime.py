@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -51,6 +52,25 @@ def build_service_tokens(settings: ServiceSettings, scopes: tuple[str, ...] = ()
                               scopes=scopes)
 
 STOP_TIMEOUT_SECONDS = 10.0
+RESTART_DELAY_SECONDS = 1.0
+
+
+async def supervised(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run a long-lived worker (relay, consumer) and start it again if it fails.
+
+    A worker that dies on an error it did not expect (an ack that failed while NATS was away, say)
+    would otherwise leave the service up and ready but deaf: its events would wait forever. Work in
+    flight is safe to redo: the outbox is re-claimed after its lease, unacknowledged messages are
+    redelivered and the inbox drops what was already handled."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - whatever stopped it, start again
+            log.exception("worker failed; starting it again", worker=name)
+            await asyncio.sleep(RESTART_DELAY_SECONDS)
 
 
 class ServiceRuntime:
@@ -131,7 +151,7 @@ class ServiceRuntime:
             channel=outbox_channel(s.service_name), batch_size=s.outbox_batch_size,
             lease_seconds=s.outbox_lease_seconds, poll_seconds=s.outbox_poll_seconds,
         )
-        self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+        self._tasks.append(asyncio.create_task(supervised("outbox-relay", self.relay.run), name="outbox-relay"))
         for sub in self.subscriptions:
             consumer = InboxConsumer(
                 db=self.db, js=self.js, service_name=s.service_name, subscription=sub,
@@ -139,7 +159,8 @@ class ServiceRuntime:
                 ack_wait_seconds=s.consumer_ack_wait_seconds, batch_size=s.consumer_batch_size,
             )
             self.consumers[sub.name] = consumer
-            self._tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{sub.name}"))
+            name = f"consumer-{sub.name}"
+            self._tasks.append(asyncio.create_task(supervised(name, consumer.run), name=name))
         self._nats_ready.set()
 
     async def stop(self) -> None:

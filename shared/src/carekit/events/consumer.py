@@ -8,6 +8,7 @@ the service's dead-letter stream with the error; ops can list and replay it (see
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -112,29 +113,47 @@ class InboxConsumer:
         await self.js.add_consumer(self.sub.stream, config)
 
     async def run(self) -> None:
-        """Consume until cancelled; waits for the producer's stream to exist."""
+        """Consume until cancelled; waits for the producer's stream to exist.
+
+        One fetch is always in flight: the next batch is requested before the current one is
+        handled, so the fetch round trip overlaps the handler transaction and the acks.
+        """
+        psub = await self._bind()
+        fetching = asyncio.create_task(self._fetch(psub))
+        try:
+            while True:
+                msgs = await fetching
+                fetching = asyncio.create_task(self._fetch(psub))
+                if msgs:
+                    await self.handle_batch(msgs)
+        finally:
+            fetching.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetching
+
+    async def _bind(self) -> JetStreamContext.PullSubscription:
         while True:
             try:
                 await self.ensure_consumer()
-                psub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.sub.stream)
-                break
+                return await self.js.pull_subscribe_bind(durable=self.durable, stream=self.sub.stream)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the producer may not be up yet
                 log.info("waiting for stream", stream=self.sub.stream, consumer=self.durable, error=str(exc))
                 await asyncio.sleep(1.0)
-        while True:
-            try:
-                msgs = await psub.fetch(self.batch_size, timeout=self.fetch_timeout)
-            except TimeoutError:
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - NATS outages: keep trying
-                log.warning("fetch failed", consumer=self.durable, error=str(exc))
-                await asyncio.sleep(0.5)
-                continue
-            await self.handle_batch(msgs)
+
+    async def _fetch(self, psub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """One batch; empty when nothing came within the fetch timeout or NATS is away."""
+        try:
+            return await psub.fetch(self.batch_size, timeout=self.fetch_timeout)
+        except TimeoutError:
+            return []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - NATS outages: keep trying
+            log.warning("fetch failed", consumer=self.durable, error=str(exc))
+            await asyncio.sleep(0.5)
+            return []
 
     # -- handling --------------------------------------------------------------------------
     async def handle_batch(self, msgs: list[Msg]) -> None:
@@ -182,8 +201,9 @@ class InboxConsumer:
         self._observe([event], "handled")
 
     async def _record_in_inbox(self, uow: UnitOfWork, events: list[EventEnvelope]) -> set:
-        result = await uow.session.execute(INBOX_INSERT, {
-            "consumer": self.durable, "ids": [e.id for e in events], "types": [e.type for e in events]})
+        result = await uow.session.execute(
+            INBOX_INSERT, {"consumer": self.durable, "ids": [e.id for e in events], "types": [e.type for e in events]}
+        )
         return set(result.scalars().all())
 
     async def _dispatch_all(self, uow: UnitOfWork, events: list[EventEnvelope]) -> None:
