@@ -59,6 +59,10 @@ class Subscription:
     handlers: dict[str, Handler] = field(default_factory=dict)
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     subjects: list[str] | None = None  # defaults to the handlers' event types
+    # Receives every new event of a transaction at once, in delivery order, instead of the handlers
+    # above: for a consumer that must act once per aggregate however many of its events arrive
+    # together (entitlements re-deciding a household once for a whole import batch). Needs `subjects`.
+    ordered_batch_handler: BatchHandler | None = None
 
     def on(self, event_type: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -208,6 +212,10 @@ class InboxConsumer:
 
     async def _dispatch_all(self, uow: UnitOfWork, events: list[EventEnvelope]) -> None:
         """Run batch handlers once per type (in first-seen order), per-event handlers in order."""
+        if self.sub.ordered_batch_handler is not None:
+            with tracer().start_as_current_span(f"handle {len(events)} events", kind=SpanKind.CONSUMER):
+                await self.sub.ordered_batch_handler(uow, events)
+            return
         batched: dict[str, list[EventEnvelope]] = {}
         for event in events:
             if event.type in self.sub.batch_handlers:

@@ -7,6 +7,8 @@ active policy (stored in the database, see `entitlements.service.policies`) and 
 transaction.
 """
 
+import uuid
+from datetime import date
 from functools import lru_cache
 
 from carekit.db.uow import UnitOfWork
@@ -19,7 +21,6 @@ from entitlements.service.policies import active_policies
 from entitlements.service.projection import (
     HOUSEHOLD_EVENTS,
     PERSON_EVENTS,
-    Applied,
     apply_household_event,
     apply_person_event,
 )
@@ -36,27 +37,36 @@ def _reason(event: EventEnvelope) -> str:
     return f"{event.type}" + (f" ({kind})" if kind else "")
 
 
-async def _decide(uow: UnitOfWork, event: EventEnvelope, applied: Applied) -> None:
+async def on_registry_events(uow: UnitOfWork, events: list[EventEnvelope]) -> None:
+    """Project a batch of registry events in delivery order, then decide each household it touched once.
+
+    A bulk import announces a household as several events (each person registered, the household, its
+    facts); deciding after each would evaluate every policy for half-built families and publish
+    decisions that the next event takes back. The decision uses the last event's reason and the
+    latest effective date among the household's events."""
+    touched: dict[uuid.UUID, tuple[EventEnvelope, date | None]] = {}
+    for event in events:
+        apply = apply_person_event if event.type in PERSON_EVENTS else apply_household_event
+        applied = await apply(uow.session, event.type, event.data, event.time)
+        for household_id in applied.households:
+            earlier = touched.get(household_id, (event, None))[1]
+            touched[household_id] = (event, _later(earlier, applied.effective_date))
+    if not touched:
+        return
     policies = await active_policies(uow.session)
-    for household_id in applied.households:
-        await decide_household(uow, household_id, policies, reason=_reason(event),
-                               effective_date=applied.effective_date)
+    for household_id, (event, effective) in touched.items():
+        await decide_household(uow, household_id, policies, reason=_reason(event), effective_date=effective)
 
 
-async def on_person_event(uow: UnitOfWork, event: EventEnvelope) -> None:
-    applied = await apply_person_event(uow.session, event.type, event.data, event.time)
-    await _decide(uow, event, applied)
-
-
-async def on_household_event(uow: UnitOfWork, event: EventEnvelope) -> None:
-    applied = await apply_household_event(uow.session, event.type, event.data, event.time)
-    await _decide(uow, event, applied)
+def _later(a: date | None, b: date | None) -> date | None:
+    return max(a, b) if a is not None and b is not None else a or b
 
 
 registry_facts = Subscription(
     name="registry-facts",
     stream="REGISTRY",
-    handlers={**{t: on_person_event for t in PERSON_EVENTS}, **{t: on_household_event for t in HOUSEHOLD_EVENTS}},
+    subjects=sorted({*PERSON_EVENTS, *HOUSEHOLD_EVENTS}),
+    ordered_batch_handler=on_registry_events,
 )
 
 subscriptions: list[Subscription] = [registry_facts]
