@@ -59,9 +59,15 @@ class RichReporter:
 @contextlib.asynccontextmanager
 async def serving_receiver(base_url: str) -> AsyncIterator[str]:
     """The demo partner receiver on the host and port of `base_url`, in this event loop."""
+    import socket
+
     import uvicorn
 
     where = urlsplit(base_url)
+    with socket.socket() as probe:  # uvicorn would exit the whole process on a taken port
+        if probe.connect_ex((where.hostname or "127.0.0.1", where.port or 8103)) == 0:
+            raise SystemExit(f"the demo receiver's port is taken ({base_url}): is another demo running? "
+                             "Use --receiver to pick another address.")
     server = uvicorn.Server(
         uvicorn.Config(
             create_receiver(),

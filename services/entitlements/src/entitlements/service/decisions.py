@@ -68,6 +68,9 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
     rows = await household_rows(session, household_id)
     members = {row.person_id for row in rows}
     overrides = await overrides_for(session, [*members, str(household_id)], as_of)
+    stored_by_policy: dict[str, dict[str, Any]] = {}
+    for r in (await session.execute(select(DT).where(DT.c.household_id == household_id).with_for_update())).all():
+        stored_by_policy.setdefault(r.policy_code, {})[str(r.subject_id)] = r  # one read for every policy
     published: list[str] = []
     for checked in library:
         policy = checked.policy
@@ -77,9 +80,7 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
             evaluated = {d.subject_id: apply_override(d, overrides.get((policy.code, d.subject_id)))
                          for d in evaluate_population(checked, rows, as_of)}
             current = {s: d for s, d in evaluated.items() if d.eligible}
-        stored = {str(r.subject_id): r for r in (await session.execute(
-            select(DT).where(DT.c.policy_code == policy.code, DT.c.household_id == household_id)
-            .with_for_update())).all()}
+        stored = stored_by_policy.get(policy.code, {})
         if current:
             others = [uuid.UUID(s) for s in current if s not in stored]
             if others:
