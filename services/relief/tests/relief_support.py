@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest_asyncio
 
-from carekit.testing.service import running
+from carekit.testing.service import running, serving
 from relief.main import create_app
 from relief.settings import ReliefSettings
 
@@ -181,36 +181,9 @@ async def wait_for(probe, timeout: float = 30.0, every: float = 0.1):  # noqa: A
         await asyncio.sleep(every)
 
 
-@asynccontextmanager
-async def serve(app, port: int = 0) -> AsyncIterator[str]:  # noqa: ANN001
-    """Serve an ASGI app with uvicorn in this loop on 127.0.0.1:`port` (0: a free one); a restarted
-    service comes back on the same port, as it would behind its address in production."""
-    import socket
-
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("server stopped before it started")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        try:
-            await asyncio.wait_for(task, 10)
-        except TimeoutError:
-            server.force_exit = True
-            task.cancel()
-        sock.close()
+def serve(app, port: int = 0):  # noqa: ANN001, ANN201
+    """The kit's `serving`, without waiting for NATS (tests here wait for what they need themselves)."""
+    return serving(app, port=port, wait_for_nats=False)
 
 
 @asynccontextmanager

@@ -5,6 +5,7 @@ another service or a simulator has to call it over HTTP.
 """
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,23 +26,34 @@ async def running(app: FastAPI, *, wait_for_nats: bool = True) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, *, wait_for_nats: bool = True) -> AsyncIterator[str]:
-    """Serve the app with uvicorn on a free 127.0.0.1 port in this event loop; yield its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
+async def serving(app: FastAPI, *, port: int = 0, wait_for_nats: bool = True) -> AsyncIterator[str]:
+    """Serve the app with uvicorn on 127.0.0.1:`port` (0: a free one) in this event loop; yield its base
+    URL. A service stopped and served again on the same port comes back at its old address, as it would
+    behind its address in production. The socket is bound before serving, so nothing takes the port
+    meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
             if task.done():
                 task.result()  # raises what stopped the server
                 raise RuntimeError("the server stopped before it started")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
         if wait_for_nats and hasattr(app.state, "runtime"):
             await app.state.runtime.wait_until_running()
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
-        await task
+        try:
+            await asyncio.wait_for(task, 10)
+        except TimeoutError:
+            server.force_exit = True
+            task.cancel()
+        sock.close()
 
 
 async def assert_ready_and_authenticated(app: FastAPI, tokens) -> None:  # noqa: ANN001 - TokenFactory
