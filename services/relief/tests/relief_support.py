@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest_asyncio
 
+from carekit.devstack.catalogue import service_app
 from carekit.testing.service import running, serving
 from relief.main import create_app
 from relief.settings import ReliefSettings
@@ -73,12 +74,10 @@ def resident_id(birth: date, serial: int) -> str:
 async def registry_people(migrated_database, nats_url, tokens) -> AsyncIterator[tuple[str, list[dict]]]:  # noqa: ANN001
     """The REAL registry app on its own migrated database, served on a port; a few payees in it:
     living persons with bank cards, and one who died on 2026-01-01."""
-    from registry.main import create_app as create_registry
-    from registry.settings import RegistrySettings
     from simulators.testing import running_simulator
 
     url = await migrated_database("registry")
-    app = create_registry(RegistrySettings(database_url=url, nats_url=nats_url, environment="test"))
+    app = service_app("registry", database_url=url, nats_url=nats_url, environment="test")
     async with running_simulator(lambda: app) as base:
         headers = tokens.headers(roles=["caseworker"], region=COUNTY, sub="cw-reg")
         people: list[dict] = []

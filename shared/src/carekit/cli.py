@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from carekit.devstack.catalogue import SERVICES
+from carekit.devstack.catalogue import SERVICES, settings_class
 
 app = typer.Typer(help="Guanhuai (关怀) developer commands", no_args_is_help=True)
 
@@ -43,9 +43,7 @@ def token(
 
 
 def _settings_for(name: str):  # noqa: ANN202
-    module = importlib.import_module(f"{name}.settings")
-    cls = next(v for k, v in vars(module).items() if k.endswith("Settings") and k != "ServiceSettings")
-    return cls(database_url=os.environ.get(f"{name.upper()}_DATABASE_URL", "postgresql+asyncpg://unused@127.0.0.1:1/x"))
+    return settings_class(name)(database_url=os.environ.get(f"{name.upper()}_DATABASE_URL", "postgresql+asyncpg://unused@127.0.0.1:1/x"))
 
 
 @app.command()

@@ -13,6 +13,7 @@ import nats
 import pytest_asyncio
 from registry_events import fetch, wait_for
 
+from carekit.devstack.catalogue import service_app
 from carekit.testing.service import running
 from entitlements.main import create_app
 from entitlements.service.decisions import today_in_china
@@ -23,13 +24,10 @@ REGION = "360702"
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def apps(migrated_database, nats_url) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    from registry.main import create_app as create_registry  # the real registry: our own infrastructure
-    from registry.settings import RegistrySettings
-
     registry_url = await migrated_database("registry")
     entitlements_url = await migrated_database("entitlements")
-    registry = create_registry(RegistrySettings(database_url=registry_url, nats_url=nats_url, environment="test",
-                                                outbox_poll_seconds=0.2))
+    registry = service_app("registry", database_url=registry_url, nats_url=nats_url, environment="test",
+                           outbox_poll_seconds=0.2)  # the real registry: our own infrastructure, started by name
     entitlements = create_app(EntitlementsSettings(database_url=entitlements_url, nats_url=nats_url,
                                                    environment="test", outbox_poll_seconds=0.2,
                                                    consumer_backoff_seconds=0.05))

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from stdnum.cn import ric
 
 from carekit.db.engine import sqlalchemy_url
+from carekit.devstack.catalogue import service_app
 from carekit.events.envelope import new_event
 from notifications.domain.delivery import CHINA
 from notifications.main import create_app as create_notifications
-from registry.main import create_app as create_registry
-from registry.settings import RegistrySettings
 from simulators.sms.app import create_app as create_sms_simulator
 from simulators.testing import running_simulator
 
@@ -123,8 +122,8 @@ async def register_family(registry_url: str, tokens) -> tuple[str, dict[str, str
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack(migrated_database, nats_url, tokens) -> AsyncIterator[Stack]:  # noqa: ANN001
-    registry_app = create_registry(
-        RegistrySettings(database_url=await migrated_database("registry"), nats_url=nats_url, environment="test")
+    registry_app = service_app(  # the real registry (our own infrastructure), started by name
+        "registry", database_url=await migrated_database("registry"), nats_url=nats_url, environment="test"
     )
     db_url = await migrated_database("notifications")
     clock = MovableClock()
