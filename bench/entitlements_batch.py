@@ -21,8 +21,9 @@ Everything runs on loopback in a temporary folder removed at the end: an embedde
    lines with payees (`service/cycles.py`), timed.
 5. Eligibility: the service runs under uvicorn in a subprocess; `GET /v1/eligibility` for sampled
    persons (their ID numbers put in the blind index) and every person-subject policy, sent open loop by
-   httpx at --rate requests/s for --seconds after a warm-up (request i is due at t0 + i/rate, latency
-   counts from then: no coordinated omission; 5 s without an answer is a timeout).
+   the lean keep-alive client of bench/loadgen.py at --rate requests/s for --seconds after a warm-up
+   (request i is due at t0 + i/rate, latency counts from then: no coordinated omission; 5 s without an
+   answer is a timeout).
 
 Results: printed, and written to bench/results/entitlements_batch.json. Targets: ≥ 1,000,000 decisions/s
 on the SQL path; p99 ≤ 20 ms at 300 requests/s.
@@ -49,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from loadgen import fixed_rate, pct  # bench/ is this script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -121,13 +123,6 @@ console_lines: list[str] = []
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return round(s[max(0, min(len(s) - 1, math.ceil(q / 100 * len(s)) - 1))], 2)
 
 
 def busy_cores(seconds: float = 1.0) -> float:
@@ -299,43 +294,6 @@ async def one_at_a_time(base: str, paths: list[str], headers: dict[str, str]) ->
     return {"requests": len(latencies), "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99)}
 
 
-async def open_loop(base: str, paths: list[str], headers: dict[str, str], rate: float, seconds: float,
-                    warmup: float = 3.0, request_timeout: float = 5.0) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=request_timeout) as client:
-
-        async def one(due: float, path: str, measured: bool) -> None:
-            try:
-                status = str((await client.get(path)).status_code)
-            except httpx.TimeoutException:
-                status = "timeout"
-            except httpx.HTTPError as exc:
-                status = type(exc).__name__
-            if measured:
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == "200":
-                    latencies.append((time.perf_counter() - due) * 1000)
-
-        async def paced(count: int, measured: bool) -> None:
-            start = time.perf_counter() + 0.05
-            tasks = []
-            for i in range(count):
-                due = start + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(due, paths[i % len(paths)], measured)))
-            await asyncio.gather(*tasks)
-
-        await paced(int(rate * warmup), measured=False)
-        await paced(int(rate * seconds), measured=True)
-    return {"rate": rate, "seconds": seconds, "requests": int(rate * seconds), "statuses": statuses,
-            "p50_ms": pct(latencies, 50), "p90_ms": pct(latencies, 90), "p99_ms": pct(latencies, 99),
-            "max_ms": round(max(latencies), 2) if latencies else None}
-
-
 def start_service(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
     out = log.open("ab")
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "entitlements.main:create_app",
@@ -441,7 +399,7 @@ def main() -> None:  # noqa: PLR0915
         results["eligibility_one_at_a_time"] = asyncio.run(one_at_a_time(base, paths[:300], headers))
         say(f"eligibility, one at a time: {results['eligibility_one_at_a_time']}")
         results["busy_cores_before_eligibility"] = wait_until_quiet(options.wait_quiet, options.quiet_cores)
-        results["eligibility"] = asyncio.run(open_loop(base, paths, headers, options.rate, options.seconds))
+        results["eligibility"] = asyncio.run(fixed_rate(base, paths, headers, options.rate, options.seconds))
         say(f"eligibility: {results['eligibility']}")
         results["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.auth.deps import CurrentPrincipal, require_roles
 from carekit.db.uow import UnitOfWork
@@ -11,7 +12,8 @@ from carekit.http.pagination import PageDep
 from carekit.runtime import ServiceRuntime
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+# A coroutine: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
 
 
@@ -25,4 +27,13 @@ async def get_uow(runtime: RuntimeDep) -> AsyncIterator[UnitOfWork]:
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 
-__all__ = ["CurrentPrincipal", "PageDep", "RuntimeDep", "UowDep", "get_runtime", "require_roles"]
+
+async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A session outside any transaction, for hot read-only endpoints (see `Database.read_sessionmaker`)."""
+    async with runtime.db.read_sessionmaker() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
+__all__ = ["CurrentPrincipal", "PageDep", "ReadSessionDep", "RuntimeDep", "UowDep", "get_runtime", "require_roles"]

@@ -188,3 +188,60 @@ def test_scope_claim_becomes_principal_scopes() -> None:
     bad = factory.issuer.mint(sub="s", roles=["caseworker"], audience="guanhuai", extra={"scope": ["pii:read"]})
     with pytest.raises(InvalidToken):
         verifier.verify(bad)
+
+
+def _counting(verifier_: TokenVerifier, monkeypatch) -> list[str]:
+    checked: list[str] = []
+    real = verifier_._decode
+
+    def decode(token: str) -> dict:
+        checked.append(token)
+        return real(token)
+
+    monkeypatch.setattr(verifier_, "_decode", decode)
+    return checked
+
+
+def test_a_verified_token_is_checked_once_then_remembered(ed_keys, monkeypatch) -> None:
+    v = verifier(ed_keys[1])
+    checked = _counting(v, monkeypatch)
+    token = mint(ed_keys[0], roles=["partner"], agency="hospital-1")
+    first, second = v.verify(token), v.verify(token)
+    assert first == second and first.agency == "hospital-1"
+    assert len(checked) == 1
+
+
+def test_a_remembered_token_is_checked_again_after_its_expiry_or_the_ttl(ed_keys, monkeypatch) -> None:
+    from carekit.auth import tokens
+
+    v = verifier(ed_keys[1])
+    checked = _counting(v, monkeypatch)
+    long_lived, short_lived = mint(ed_keys[0], ttl_seconds=3600), mint(ed_keys[0], sub="u-2", ttl_seconds=5)
+    now = time.time()
+    v.verify(long_lived), v.verify(short_lived)
+    monkeypatch.setattr(tokens.time, "time", lambda: now + 10)  # past the short one's expiry only
+    v.verify(long_lived), v.verify(short_lived)
+    assert checked == [long_lived, short_lived, short_lived]
+    monkeypatch.setattr(tokens.time, "time", lambda: now + tokens.VERIFIED_TTL_SECONDS + 1)
+    v.verify(long_lived)
+    assert checked[-1] == long_lived and len(checked) == 4
+
+
+def test_a_refused_token_is_not_remembered(ed_keys, monkeypatch) -> None:
+    v = verifier(ed_keys[1])
+    checked = _counting(v, monkeypatch)
+    token = mint(ed_keys[0], audience="someone-else")
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            v.verify(token)
+    assert len(checked) == 2
+
+
+def test_the_memory_of_verified_tokens_is_bounded(ed_keys, monkeypatch) -> None:
+    from carekit.auth import tokens
+
+    monkeypatch.setattr(tokens, "VERIFIED_MAX_ENTRIES", 8)
+    v = verifier(ed_keys[1])
+    for i in range(30):
+        v.verify(mint(ed_keys[0], sub=f"u-{i}"))
+        assert len(v._verified) <= 8

@@ -15,6 +15,12 @@ from carekit.auth.keys import load_private_key, load_public_key
 from carekit.auth.principal import REGION_PATTERN, Principal, Role
 
 ALGORITHMS = ["EdDSA", "RS256"]
+# A verified token is remembered for a short while: callers send the same token with every request,
+# and checking its signature again each time (~150 µs of EdDSA and PyJWT) is most of the per-request
+# cost of the cheapest endpoints. The entry ends at the token's expiry or after this many seconds,
+# whichever is first, so a key withdrawn from the JWKS stops being honoured within that time.
+VERIFIED_TTL_SECONDS = 60.0
+VERIFIED_MAX_ENTRIES = 4096
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss"]
 # Which public keys check which algorithm. Given a key of the wrong type PyJWT raises TypeError or
 # InvalidKeyError rather than a signature error, so keys are matched to the token's `alg` first.
@@ -85,10 +91,31 @@ class TokenVerifier:
         self._keys = [load_public_key(p) for p in public_key_files or []]
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
         self._leeway = leeway_seconds
+        self._verified: dict[str, tuple[Principal, float]] = {}
         if not self._keys and not self._jwks:
             raise ValueError("TokenVerifier needs a public key or a JWKS URL")
 
     def verify(self, token: str) -> Principal:
+        now = time.time()
+        remembered = self._verified.get(token)
+        if remembered is not None and now < remembered[1]:
+            return remembered[0]
+        principal, expires_at = self._verify_fresh(token)
+        if len(self._verified) >= VERIFIED_MAX_ENTRIES:
+            self._forget_some(now)
+        self._verified[token] = (principal, min(expires_at, now + VERIFIED_TTL_SECONDS))
+        return principal
+
+    def _forget_some(self, now: float) -> None:
+        """Drop the expired entries; if none had expired, the oldest half."""
+        for token in [t for t, (_, until) in self._verified.items() if until <= now]:
+            del self._verified[token]
+        if len(self._verified) >= VERIFIED_MAX_ENTRIES:
+            for token in list(self._verified)[: VERIFIED_MAX_ENTRIES // 2]:
+                del self._verified[token]
+
+    def _verify_fresh(self, token: str) -> tuple[Principal, float]:
+        """The principal and the token's expiry (epoch seconds), after every check."""
         claims = self._decode(token)
         roles = claims.get("roles")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
@@ -107,7 +134,7 @@ class TokenVerifier:
             raise InvalidToken("The token's agency must be a string.", "令牌中的机构必须是字符串。")
         if Role.PARTNER in roles and not agency:
             raise InvalidToken("A partner token must name its agency.", "合作机构令牌必须注明机构。")
-        return Principal(
+        principal = Principal(
             sub=str(claims["sub"]),
             roles=frozenset(roles),
             region=region,
@@ -115,6 +142,7 @@ class TokenVerifier:
             token_id=claims.get("jti"),
             scopes=frozenset(_scopes(claims.get("scope"))),
         )
+        return principal, float(claims["exp"])
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:

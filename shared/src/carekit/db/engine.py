@@ -62,6 +62,11 @@ class Database:
         )
         ping_when_idle(self.engine, idle_ping_seconds)
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # Sessions for lone reads (no BEGIN/ROLLBACK round trips around them): each statement sees
+        # its own snapshot, so only for reads that need no consistency between statements.
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), class_=AsyncSession, expire_on_commit=False
+        )
 
     @property
     def dsn(self) -> str:

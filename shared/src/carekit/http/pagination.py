@@ -56,7 +56,7 @@ def decode_cursor(cursor: str, secret: str, scope: str = "") -> dict[str, Any]:
         raise _bad_cursor() from exc
 
 
-def _page_params(
+async def _page_params(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page (1–200)")] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page")] = None,

@@ -21,7 +21,13 @@ def today() -> date:
     return datetime.now(CHINA).date()
 
 
-def get_vault(request: Request) -> PiiVault:
+# The dependencies are coroutines: FastAPI runs a plain `def` dependency in its thread pool, a thread hop
+# per request that costs more than the work here.
+async def get_today() -> date:
+    return today()
+
+
+async def get_vault(request: Request) -> PiiVault:
     return request.app.state.vault
 
 
@@ -32,6 +38,6 @@ async def get_library(uow: UowDep) -> tuple[CheckedPolicy, ...]:
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
 LibraryDep = Annotated[tuple[CheckedPolicy, ...], Depends(get_library)]
-TodayDep = Annotated[date, Depends(today)]
+TodayDep = Annotated[date, Depends(get_today)]
 Explainer = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.AUDITOR))]
 Partner = Annotated[Principal, Depends(require_roles(Role.PARTNER))]

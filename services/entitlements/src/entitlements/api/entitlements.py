@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from carekit.auth.deps import check_jurisdiction
-from carekit.deps import UowDep
+from carekit.deps import ReadSessionDep, UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from entitlements.api.deps import Explainer, LibraryDep, Partner, TodayDep, VaultDep
 from entitlements.api.facts import Words
@@ -148,7 +148,7 @@ async def person_entitlements(
 @router.get("/v1/eligibility", response_model=EligibilityCheck,
             summary="Real-time eligibility check for partners: eligible or not, and until when")
 async def check_eligibility(
-    principal: Partner, uow: UowDep, library: LibraryDep, vault: VaultDep, today: TodayDep,
+    principal: Partner, session: ReadSessionDep, library: LibraryDep, vault: VaultDep, today: TodayDep,
     policy: Annotated[str, Query(max_length=64, description="Policy code, e.g. fee-waiver-benefit-card")],
     id_number: Annotated[str, Query(min_length=1, max_length=32, description="The resident ID number")],
 ) -> EligibilityCheck:
@@ -158,10 +158,10 @@ async def check_eligibility(
     checked = next((c for c in library if c.policy.code == policy), None)
     if checked is None:
         raise not_found("policy", "政策")
-    row = await person_by_index(uow.session, vault.index(id_number.strip().upper(), ID_FIELD))
+    row = await person_by_index(session, vault.index(id_number.strip().upper(), ID_FIELD))
     if row is None:
         return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
-    override = await override_on(uow.session, checked, row, today)
+    override = await override_on(session, checked, row, today)
     if override is not None:
         return EligibilityCheck(policy=policy, eligible=override.eligible,
                                 valid_until=override.expires_on if override.eligible else None)

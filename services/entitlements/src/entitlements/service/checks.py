@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from entitlements.adapters.batch import facts_row
@@ -18,6 +18,8 @@ from entitlements.domain.policy import CheckedPolicy
 
 PF = PersonFactsRecord.__table__
 HORIZON_DAYS = 366
+# Built once: the partners' check runs these on every request.
+BY_INDEX = select(PF).where(PF.c.id_number_index == bindparam("index")).limit(1)
 
 
 async def person_row(session: AsyncSession, person_id: uuid.UUID) -> FactsRow | None:
@@ -27,7 +29,7 @@ async def person_row(session: AsyncSession, person_id: uuid.UUID) -> FactsRow | 
 
 
 async def person_by_index(session: AsyncSession, index: str) -> FactsRow | None:
-    found = (await session.execute(select(PF).where(PF.c.id_number_index == index))).first()
+    found = (await session.execute(BY_INDEX, {"index": index})).first()
     return facts_row(dict(found._mapping)) if found else None
 
 

@@ -11,15 +11,16 @@ from carekit.pii import PiiVault
 from notifications.settings import NotificationsSettings
 
 
-def get_vault(request: Request) -> PiiVault:
+# Coroutines: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def get_vault(request: Request) -> PiiVault:
     return request.app.state.vault
 
 
-def get_settings(request: Request) -> NotificationsSettings:
+async def get_settings(request: Request) -> NotificationsSettings:
     return request.app.state.settings
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     return request.app.state.clock()
 
 

@@ -20,12 +20,17 @@ def today() -> date:
     return datetime.now(CHINA).date()
 
 
-def get_settings(request: Request) -> ReliefSettings:
+# Coroutines: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def get_today() -> date:
+    return today()
+
+
+async def get_settings(request: Request) -> ReliefSettings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[ReliefSettings, Depends(get_settings)]
-TodayDep = Annotated[date, Depends(today)]
+TodayDep = Annotated[date, Depends(get_today)]
 FundManager = Annotated[Principal, Depends(require_roles(Role.FUND_MANAGER))]
 LedgerReader = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND_MANAGER))]
 FundReader = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND_MANAGER, Role.APPROVER))]
