@@ -5,9 +5,10 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.auth.principal import Principal
-from carekit.deps import UowDep
+from carekit.deps import ReadSessionDep, UowDep
 from carekit.http.etag import require_if_match, set_etag
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from registry.api.deps import Caseworker, DivisionsDep, Reader, TodayDep
@@ -46,9 +47,9 @@ async def load_visible(uow: UowDep, principal: Principal, household_id: uuid.UUI
     return record
 
 
-async def _public(uow: UowDep, principal: Principal, household_id: uuid.UUID, day: date) -> HouseholdPublic:
-    await uow.session.flush()  # the read below is one plain statement: it sees only what was flushed
-    view = await household_view(uow.session, household_id, day)
+async def _public(session: AsyncSession, principal: Principal, household_id: uuid.UUID, day: date) -> HouseholdPublic:
+    await session.flush()  # the read below is one plain statement: it sees only what was flushed
+    view = await household_view(session, household_id, day)
     if view is None or not covers_household(principal, view.division_code, view.current_residence_division_code):
         raise not_found("household", "户")
     return HouseholdPublic(
@@ -64,7 +65,7 @@ async def _public(uow: UowDep, principal: Principal, household_id: uuid.UUID, da
 async def create_household(body: HouseholdCreate, principal: Caseworker, uow: UowDep, divisions: DivisionsDep,
                            today: TodayDep, response: Response) -> HouseholdPublic:
     record = await register_household(uow, principal, NewHousehold(**body.model_dump()), divisions, today)
-    public = await _public(uow, principal, record.id, today)
+    public = await _public(uow.session, principal, record.id, today)
     await uow.commit()
     set_etag(response, record.id, record.version)
     response.headers["Location"] = f"/v1/households/{record.id}"
@@ -72,9 +73,10 @@ async def create_household(body: HouseholdCreate, principal: Caseworker, uow: Uo
 
 
 @router.get("/{household_id}", response_model=HouseholdPublic, summary="A household as of a day")
-async def get_household(household_id: uuid.UUID, principal: Reader, uow: UowDep, today: TodayDep,
+async def get_household(household_id: uuid.UUID, principal: Reader, session: ReadSessionDep, today: TodayDep,
                         response: Response, as_of: AsOf = None) -> HouseholdPublic:
-    public = await _public(uow, principal, household_id, as_of or today)  # one statement: the hot read
+    # One statement, outside any transaction: the hot read.
+    public = await _public(session, principal, household_id, as_of or today)
     set_etag(response, public.id, public.version)
     return public
 
@@ -85,7 +87,7 @@ async def update_household(household_id: uuid.UUID, body: HouseholdUpdate, princ
     record = await load_visible(uow, principal, household_id, lock=True)
     require_if_match(request, record.id, record.version)
     await change_address(uow, record, body.address)
-    public = await _public(uow, principal, record.id, today)
+    public = await _public(uow.session, principal, record.id, today)
     await uow.commit()
     set_etag(response, record.id, record.version)
     return public
