@@ -1,5 +1,6 @@
 """The service app factory: every Guanhuai service is built by `create_service_app`."""
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,9 +48,14 @@ def create_service_app(
         for hook in on_startup:
             await hook(_app)
         log.info("service started", service=settings.service_name, port=settings.port)
+        # What start-up built (modules, tables, models, routes: hundreds of thousands of objects) lives as
+        # long as the process; frozen, the collector stops walking it on every full collection, which
+        # otherwise stalls the event loop for tens of milliseconds now and then (the read p99).
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             await runtime.stop()
 
     app = FastAPI(
