@@ -294,6 +294,58 @@ async def one_at_a_time(base: str, paths: list[str], headers: dict[str, str]) ->
     return {"requests": len(latencies), "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99)}
 
 
+BARE_APP = '''
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/v1/eligibility")
+async def eligibility(policy: str, id_number: str) -> dict:
+    return {"policy": policy, "eligible": False, "valid_until": None}
+'''
+
+
+def group_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (uvicorn's workers)."""
+    import psutil
+
+    total = 0.0
+    with contextlib.suppress(psutil.NoSuchProcess):
+        parent = psutil.Process(pid)
+        for proc in [parent, *parent.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = proc.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def measured_at_rate(base: str, paths: list[str], headers: dict[str, str], options: argparse.Namespace,
+                     pid: int) -> dict[str, Any]:
+    """The fixed-rate run, plus the server's CPU per request over it (warm-up included)."""
+    cpu_before = group_cpu_seconds(pid)
+    result = asyncio.run(fixed_rate(base, paths, headers, options.rate, options.seconds))
+    requests = options.rate * (options.seconds + 3.0)  # fixed_rate's 3 s warm-up at the same rate
+    result["server_cpu_ms_per_request"] = round((group_cpu_seconds(pid) - cpu_before) * 1000 / requests, 3)
+    return result
+
+
+def bare_baseline(tmp: Path, paths: list[str], headers: dict[str, str], options: argparse.Namespace,
+                  port: int) -> dict[str, Any]:
+    """A bare FastAPI endpoint of the same shape, same workers, same client and rate: the floor."""
+    (tmp / "bare_app.py").write_text(BARE_APP)
+    log = tmp / "bare.log"
+    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(tmp), "--host",
+                             "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", str(options.workers)],
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}{paths[0]}", bare, log)
+        return measured_at_rate(base, paths, headers, options, bare.pid)
+    finally:
+        stop(bare)
+
+
 def start_service(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
     out = log.open("ab")
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "entitlements.main:create_app",
@@ -399,8 +451,13 @@ def main() -> None:  # noqa: PLR0915
         results["eligibility_one_at_a_time"] = asyncio.run(one_at_a_time(base, paths[:300], headers))
         say(f"eligibility, one at a time: {results['eligibility_one_at_a_time']}")
         results["busy_cores_before_eligibility"] = wait_until_quiet(options.wait_quiet, options.quiet_cores)
-        results["eligibility"] = asyncio.run(fixed_rate(base, paths, headers, options.rate, options.seconds))
+        results["bare_fastapi"] = bare_baseline(tmp, paths, headers, options, free_port())
+        say(f"bare FastAPI endpoint, same shape: {results['bare_fastapi']}")
+        results["eligibility"] = measured_at_rate(base, paths, headers, options, service.pid)
         say(f"eligibility: {results['eligibility']}")
+        if results["bare_fastapi"].get("p99_ms"):
+            results["eligibility_p99_over_bare"] = round(results["eligibility"]["p99_ms"]
+                                                         / results["bare_fastapi"]["p99_ms"], 2)
         results["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         stop(service)

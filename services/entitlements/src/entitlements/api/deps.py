@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
-from carekit.deps import UowDep
+from carekit.deps import RuntimeDep
 from carekit.pii import PiiVault
 from entitlements.domain.policy import CheckedPolicy
 from entitlements.service.policies import active_policies
@@ -31,9 +31,14 @@ async def get_vault(request: Request) -> PiiVault:
     return request.app.state.vault
 
 
-async def get_library(uow: UowDep) -> tuple[CheckedPolicy, ...]:
-    """The active policy versions (stored in this service's database, cached per process)."""
-    return await active_policies(uow.session)
+async def get_library(runtime: RuntimeDep) -> tuple[CheckedPolicy, ...]:
+    """The active policy versions (stored in this service's database, cached per process).
+
+    A session of its own, closed before the view runs: the cache is checked against the database about
+    once a second, and holding that connection beside the view's own would let a burst of requests
+    take every connection of the pool and wait on each other."""
+    async with runtime.db.sessionmaker() as session, session.begin():
+        return await active_policies(session)
 
 
 VaultDep = Annotated[PiiVault, Depends(get_vault)]
