@@ -8,6 +8,11 @@ REJECTED_CALLBACKS = Counter(
     "Provider receipts or replies that matched no message",
     ["provider", "kind"],
 )
+PARKED_RECEIPTS = Counter(
+    "notifications_parked_receipts_total",
+    "Receipts that came before their message's provider id: parked, then applied or expired",
+    ["provider", "outcome"],
+)
 INBOUND_REPLIES = Counter("notifications_inbound_replies_total", "Inbound SMS by meaning", ["kind"])
 WEBHOOK_ATTEMPTS = Counter("notifications_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 WEBHOOK_LATENCY = Histogram("notifications_webhook_latency_seconds", "Partner endpoint response time")

@@ -45,6 +45,12 @@ class NotificationsSettings(ServiceSettings):
     quiet_hours_end: int = 8
     survey_reply_days: int = 7  # a digit 1–5 counts for the latest survey sent in this window
 
+    # Receipts that came before the sender recorded the provider's id wait (parked) for it this long,
+    # matched again by a sweep every `parked_receipt_sweep_seconds`; then they are rejected.
+    parked_receipt_max_age_hours: float = 24.0
+    parked_receipt_sweep_seconds: float = 60.0
+    parked_receipt_sweep_batch: int = 1000
+
     # Partner webhooks
     webhooks_enabled: bool = True
     webhook_batch_size: int = 200

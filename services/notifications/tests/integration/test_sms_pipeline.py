@@ -21,6 +21,7 @@ from carekit.db.engine import sqlalchemy_url
 from carekit.devstack.catalogue import service_app
 from carekit.events.envelope import new_event
 from notifications.domain.delivery import CHINA
+from notifications.domain.phones import PHONE_INDEX_PURPOSE
 from notifications.main import create_app as create_notifications
 from simulators.sms.app import create_app as create_sms_simulator
 from simulators.testing import running_simulator
@@ -86,6 +87,14 @@ class Stack:
         finally:
             await engine.dispose()
 
+    async def write(self, statement: str, **params) -> None:  # noqa: ANN003
+        engine = create_async_engine(sqlalchemy_url(self.db_url))
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(statement), params)
+        finally:
+            await engine.dispose()
+
 
 def resident_id(birth: date, *, female: bool, serial: int) -> str:
     body = f"{COUNTY}{birth:%Y%m%d}{serial * 10 + (2 if female else 1):03d}"
@@ -140,6 +149,7 @@ async def stack(migrated_database, nats_url, tokens) -> AsyncIterator[Stack]:  #
                 aliyun_url=sim_url + "/aliyun",
                 tencent_url=sim_url + "/tencent",
                 sender_retry_base_seconds=0.05,
+                parked_receipt_sweep_seconds=3600,  # the tests sweep themselves
             ),
             clock=clock,
         )
@@ -290,29 +300,99 @@ async def test_survey_scores_are_reported_by_township(stack: Stack, tokens, nats
     assert outside.status_code == 403
 
 
-async def test_an_unknown_receipt_is_recorded_and_counted(stack: Stack) -> None:
-    body = [
-        {
-            "phone_number": PHONE_A,
-            "send_time": "2026-11-24 10:00:00",
-            "report_time": "2026-11-24 10:00:05",
-            "success": True,
-            "err_code": "DELIVERED",
-            "err_msg": "用户接收成功",
-            "sms_size": "1",
-            "biz_id": "no-such-biz",
-            "out_id": "no-such-message",
-        }
-    ]
+def aliyun_receipt(biz_id: str, phone: str, *, out_id: str = "", success: bool = True) -> dict:
+    return {
+        "phone_number": phone,
+        "send_time": "2026-11-24 10:00:00",
+        "report_time": "2026-11-24 10:00:05",
+        "success": success,
+        "err_code": "DELIVERED" if success else "MI:0013",
+        "err_msg": "用户接收成功" if success else "失败",
+        "sms_size": "1",
+        "biz_id": biz_id,
+        "out_id": out_id,
+    }
+
+
+async def test_a_receipt_naming_no_message_is_recorded_and_counted(stack: Stack) -> None:
+    body = [aliyun_receipt("", PHONE_A, out_id="no-such-message")]
     response = await stack.api.post("/v1/providers/aliyun/receipts", json=body)
     assert response.status_code == 200, response.text
     assert response.json()["rejected"] == 1 and response.json()["matched"] == 0
-    [(reason, reference)] = await stack.sql("SELECT reason, reference FROM rejected_callbacks WHERE kind = 'receipt'")
-    assert (reason, reference) == ("unknown message", "no-such-biz")
+    [(reason,)] = await stack.sql("SELECT reason FROM rejected_callbacks WHERE reference = 'no-such-message'")
+    assert reason == "unknown message"
     metrics = (await stack.api.get("/metrics")).text
     assert 'notifications_rejected_callbacks_total{kind="receipt",provider="aliyun"' in metrics
     garbage = await stack.api.post("/v1/providers/aliyun/receipts", content=b"not json")
     assert garbage.status_code == 400 and garbage.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_unknown_receipt_is_parked_once_then_expires_into_the_rejected_record(stack: Stack) -> None:
+    body = [aliyun_receipt("no-such-biz", PHONE_A)]
+    for _ in range(2):  # the provider retries: parked once
+        response = await stack.api.post("/v1/providers/aliyun/receipts", json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["code"] == 0 and response.json()["rejected"] == 0 and response.json()["matched"] == 0
+    [(phone_index, delivered)] = await stack.sql(
+        "SELECT phone_index, delivered FROM parked_receipts WHERE provider_message_id = 'no-such-biz'"
+    )
+    assert delivered and phone_index == stack.app.state.vault.index("+86" + PHONE_A, PHONE_INDEX_PURPOSE)
+    assert not await stack.sql("SELECT 1 FROM parked_receipts WHERE parked_receipts::text LIKE :p", p=f"%{PHONE_A}%")
+    assert not await stack.sql("SELECT 1 FROM rejected_callbacks WHERE reference = 'no-such-biz'")
+
+    await stack.app.state.workers.sweeper.sweep()  # too young to give up on
+    assert await stack.sql("SELECT 1 FROM parked_receipts WHERE provider_message_id = 'no-such-biz'")
+    await stack.write(
+        "UPDATE parked_receipts SET received_at = now() - interval '25 hours' WHERE provider_message_id = 'no-such-biz'"
+    )
+    await stack.app.state.workers.sweeper.sweep()
+    assert not await stack.sql("SELECT 1 FROM parked_receipts WHERE provider_message_id = 'no-such-biz'")
+    [(kind, reason)] = await stack.sql("SELECT kind, reason FROM rejected_callbacks WHERE reference = 'no-such-biz'")
+    assert (kind, reason) == ("receipt", "unknown message")
+    metrics = (await stack.api.get("/metrics")).text
+    assert 'notifications_parked_receipts_total{outcome="parked",provider="aliyun"}' in metrics
+    assert 'notifications_parked_receipts_total{outcome="expired",provider="aliyun"}' in metrics
+
+
+async def sent_message(stack: Stack, phone: str, state: str = "sent") -> uuid.UUID:
+    """A message the provider accepted whose id the sender has not recorded yet."""
+    message_id = uuid.uuid4()
+    await stack.write(
+        "INSERT INTO messages (id, event_id, event_type, template_code, language, recipient_key, params, category,"
+        " urgent, survey, state, not_before, attempts, provider, phone_index, sent_at) VALUES (:id, :event,"
+        " 'entitlements.decision.granted', 'decision_granted', 'zh', :recipient, '{}', 'statutory', false, false,"
+        " :state, now(), 1, 'aliyun', :phone_index, now())",
+        id=message_id,
+        event=uuid.uuid4(),
+        recipient=f"person:{uuid.uuid4()}",
+        state=state,
+        phone_index=stack.app.state.vault.index("+86" + phone, PHONE_INDEX_PURPOSE),
+    )
+    return message_id
+
+
+async def test_the_sweep_applies_a_parked_receipt_once_the_provider_id_is_known(stack: Stack) -> None:
+    waiting, delivered = await sent_message(stack, PHONE_A), await sent_message(stack, PHONE_B)
+    body = [aliyun_receipt("late-biz-1", PHONE_A), aliyun_receipt("late-biz-2", PHONE_B, success=False)]
+    response = await stack.api.post("/v1/providers/aliyun/receipts", json=body)
+    assert response.json()["matched"] == 0 and response.json()["rejected"] == 0
+    # The ids are recorded without the sender's own rematch (as when the receipt lands during its commit);
+    # the second message has meanwhile been delivered: a late failure must not move it backwards.
+    await stack.write("UPDATE messages SET provider_message_id = 'late-biz-1' WHERE id = :id", id=waiting)
+    await stack.write(
+        "UPDATE messages SET provider_message_id = 'late-biz-2', state = 'delivered' WHERE id = :id", id=delivered
+    )
+    await stack.app.state.workers.sweeper.sweep()
+    rows = await stack.sql(
+        "SELECT id, state, last_error, final_at FROM messages WHERE id IN (:a, :b)", a=waiting, b=delivered
+    )
+    states = {r[0]: r[1:] for r in rows}
+    assert states[waiting][0] == "delivered" and states[waiting][2] is not None
+    assert states[delivered][:2] == ("delivered", None)
+    left = await stack.sql("SELECT 1 FROM parked_receipts WHERE provider_message_id IN ('late-biz-1', 'late-biz-2')")
+    assert left == []
+    metrics = (await stack.api.get("/metrics")).text
+    assert 'notifications_parked_receipts_total{outcome="applied",provider="aliyun"}' in metrics
 
 
 async def test_a_provider_outage_fails_over_to_the_second_provider(stack: Stack, tokens, nats_url) -> None:  # noqa: ANN001
@@ -374,3 +454,37 @@ async def test_callbacks_need_the_token_when_one_is_configured(stack: Stack) -> 
         settings_.provider_callback_token = None
     assert refused.status_code == 401 and refused.headers["content-type"] == "application/problem+json"
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_an_early_receipt_is_applied_as_the_sender_records_the_id(stack: Stack, tokens, nats_url) -> None:  # noqa: ANN001
+    aliyun = stack.app.state.workers.providers["aliyun"]
+    aliyun.batch_size = 100  # SendBatchSms: the receipt carries the BizId and the number, not our id
+    parked: list[int] = []
+
+    async def send_and_let_the_receipt_come_first(requests):  # noqa: ANN001, ANN202
+        results = await type(aliyun).send(aliyun, requests)
+        refs = [r.provider_message_id for r in results if r.accepted]
+        for _ in range(100):  # the simulator posts the receipt 20 ms after accepting
+            found = await stack.sql(
+                "SELECT count(*) FROM parked_receipts WHERE provider_message_id = ANY(:refs)", refs=refs
+            )
+            if found[0][0] >= len(refs):
+                parked.append(found[0][0])
+                break
+            await asyncio.sleep(0.05)
+        return results
+
+    aliyun.send = send_and_let_the_receipt_come_first
+    try:
+        event = decision(stack.people["mother"], stack.household_id, kind="revoked")
+        await publish(nats_url, event)
+        [message] = await stack.wait_messages(tokens, str(event.id), settled({"delivered"}))
+    finally:
+        del aliyun.send
+        aliyun.batch_size = 1
+    assert parked == [1]  # the receipt waited for the sender, which applied it as it recorded the BizId
+    assert message["provider"] == "aliyun" and message["provider_message_id"]
+    left = await stack.sql(
+        "SELECT count(*) FROM parked_receipts WHERE provider_message_id = :ref", ref=message["provider_message_id"]
+    )
+    assert left[0][0] == 0

@@ -103,6 +103,25 @@ class RejectedCallbackRecord(SQLModel, table=True):
     received_at: datetime = Field(sa_column=_now_column())
 
 
+class ParkedReceiptRecord(SQLModel, table=True):
+    """Receipts that came before the sender recorded the provider's id: matched again when it does, by the
+    sweep, or moved to `rejected_callbacks` once too old. The number is kept only as its blind index."""
+
+    __tablename__ = "parked_receipts"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", "phone_index", name="uq_parked_receipts_receipt"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=16)
+    provider_message_id: str = Field(max_length=96)
+    phone_index: str = Field(max_length=64)  # "" when the receipt carried no valid number
+    message_id: uuid.UUID | None = Field(default=None)  # our id, when the receipt gave one
+    delivered: bool
+    error_code: str | None = Field(default=None)
+    reported_at: datetime = Field(sa_column=_ts(False))
+    received_at: datetime = Field(sa_column=_now_column())
+
+
 class WebhookSubscriptionRecord(SQLModel, table=True):
     __tablename__ = "webhook_subscriptions"
     id: uuid.UUID = Field(primary_key=True)

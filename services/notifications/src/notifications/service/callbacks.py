@@ -1,14 +1,16 @@
 """Provider callbacks: delivery receipts matched to messages, and replies (opt-outs, survey scores).
 
-A receipt or reply that matches nothing is recorded in `rejected_callbacks` (without the phone
-number) and counted; the provider still gets a success answer so it does not retry forever.
+A receipt that names a provider id but no message yet is parked until the sender records that id
+(`service/receipts.py`). Any other receipt or reply that matches nothing is recorded in
+`rejected_callbacks` (without the phone number) and counted; the provider still gets a success answer
+so it does not retry forever.
 """
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from carekit.db.uow import UnitOfWork
@@ -17,25 +19,17 @@ from notifications.adapters.sms.base import DeliveryReceipt, InboundSms
 from notifications.db.tables import MessageRecord, OptOutRecord, RejectedCallbackRecord, SurveyResponseRecord
 from notifications.domain.delivery import MessageState
 from notifications.domain.phones import PHONE_INDEX_PURPOSE, valid_mobile
+from notifications.domain.receipts import NO_PHONE, can_wait
 from notifications.domain.replies import FreeText, OptOut, SurveyScore, classify, township_of
-from notifications.metrics import INBOUND_REPLIES, REJECTED_CALLBACKS
-
-KNOWN_IDS = text("SELECT id FROM messages WHERE id = ANY(:ids)")
-BY_PROVIDER_ID = text(
-    "SELECT id, provider_message_id, phone_index FROM messages WHERE provider = :provider"
-    " AND provider_message_id = ANY(:refs)"
-)
-APPLY_RECEIPTS = text(
-    "UPDATE messages m SET state = r.state, final_at = r.at, last_error = r.error, updated_at = now() FROM unnest("
-    "CAST(:id AS uuid[]), CAST(:state AS varchar[]), CAST(:at AS timestamptz[]), CAST(:error AS text[]))"
-    " AS r(id, state, at, error) WHERE m.id = r.id AND m.state IN ('sent', 'queued')"
-)
+from notifications.metrics import INBOUND_REPLIES, PARKED_RECEIPTS, REJECTED_CALLBACKS
+from notifications.service.receipts import UNKNOWN_MESSAGE, HeldReceipt, apply, match, park
 
 
 @dataclass
 class CallbackTally:
     matched: int = 0
     rejected: int = 0
+    parked: int = 0  # receipts waiting for the sender to record the provider's id (answered as a success)
 
 
 def _as_uuid(value: str | None) -> uuid.UUID | None:
@@ -55,61 +49,33 @@ async def _reject(uow: UnitOfWork, provider: str, kind: str, reference: str | No
 async def apply_receipts(
     uow: UnitOfWork, vault: PiiVault, provider: str, receipts: list[DeliveryReceipt]
 ) -> CallbackTally:
-    """Match every receipt in two queries (by our id, else by the provider's id and the number), apply the
-    matches in one statement, record and count the rest."""
-    matched = await _by_message_id(uow, receipts)
-    others = [r for r in receipts if _as_uuid(r.message_id) not in matched]
-    matched |= await _by_provider_id(uow, vault, provider, others)
-    rows = [_receipt_row(message_id, receipt) for message_id, receipt in matched.items()]
-    if rows:
-        await uow.session.execute(APPLY_RECEIPTS, {k: [r[k] for r in rows] for k in ("id", "state", "at", "error")})
-    found = {id(r) for r in matched.values()}
-    for receipt in receipts:
-        if id(receipt) not in found:
-            await _reject(
-                uow, provider, "receipt", receipt.provider_message_id or receipt.message_id, "unknown message"
-            )
-    return CallbackTally(matched=len(matched), rejected=len(receipts) - len(found))
+    """Match every receipt (by our id, else by the provider's id and the number) and apply the matches in one
+    statement; park those that name a provider id the sender may not have recorded yet; reject the rest."""
+    held = [_held(vault, provider, r) for r in receipts]
+    picked = await match(uow.session, held)
+    await apply(uow.session, held, picked)
+    waiting = [h for i, h in enumerate(held) if i not in picked and can_wait(h.provider_message_id)]
+    new = await park(uow.session, waiting)
+    if new:
+        PARKED_RECEIPTS.labels(provider=provider, outcome="parked").inc(new)
+    unknown = [r for i, r in enumerate(receipts) if i not in picked and not can_wait(r.provider_message_id)]
+    for receipt in unknown:
+        # Our ids exist before anything is sent: an unknown one without a provider id can never match.
+        await _reject(uow, provider, "receipt", receipt.provider_message_id or receipt.message_id, UNKNOWN_MESSAGE)
+    return CallbackTally(matched=len(picked), rejected=len(unknown), parked=len(waiting))
 
 
-async def _by_message_id(uow: UnitOfWork, receipts: list[DeliveryReceipt]) -> dict[uuid.UUID, DeliveryReceipt]:
-    named = {mid: r for r in receipts if (mid := _as_uuid(r.message_id)) is not None}
-    if not named:
-        return {}
-    known = (await uow.session.execute(KNOWN_IDS, {"ids": list(named)})).scalars()
-    return {mid: named[mid] for mid in known}
-
-
-async def _by_provider_id(
-    uow: UnitOfWork, vault: PiiVault, provider: str, receipts: list[DeliveryReceipt]
-) -> dict[uuid.UUID, DeliveryReceipt]:
-    """One SendBatchSms BizId covers up to 100 numbers: the number (its blind index) picks the message."""
-    refs = list({r.provider_message_id for r in receipts if r.provider_message_id})
-    if not refs:
-        return {}
-    rows = await uow.session.execute(BY_PROVIDER_ID, {"provider": provider, "refs": refs})
-    candidates: dict[tuple, list[uuid.UUID]] = {}
-    for message_id, ref, index in rows:
-        candidates.setdefault((ref, index), []).append(message_id)
-        candidates.setdefault((ref, None), []).append(message_id)
-    matched = {}
-    for receipt in receipts:
-        phone = valid_mobile(receipt.phone)
-        index = vault.index(phone, PHONE_INDEX_PURPOSE) if phone else None
-        ids = candidates.get((receipt.provider_message_id, index), [])
-        if len(ids) == 1:
-            matched[ids[0]] = receipt
-    return matched
-
-
-def _receipt_row(message_id: uuid.UUID, receipt: DeliveryReceipt) -> dict:
-    state = MessageState.DELIVERED if receipt.delivered else MessageState.FAILED
-    return {
-        "state": state.value,
-        "at": receipt.reported_at,
-        "id": message_id,
-        "error": None if receipt.delivered else receipt.error_code,
-    }
+def _held(vault: PiiVault, provider: str, receipt: DeliveryReceipt) -> HeldReceipt:
+    phone = valid_mobile(receipt.phone)
+    return HeldReceipt(
+        provider=provider,
+        provider_message_id=receipt.provider_message_id,
+        message_id=_as_uuid(receipt.message_id),
+        phone_index=vault.index(phone, PHONE_INDEX_PURPOSE) if phone else NO_PHONE,
+        delivered=receipt.delivered,
+        error_code=None if receipt.delivered else receipt.error_code,
+        reported_at=receipt.reported_at,
+    )
 
 
 async def apply_inbound(

@@ -4,7 +4,8 @@ One round: claim up to `sender_batch_size` queued messages whose `not_before` ha
 LOCKED, so several senders can run side by side); resolve household heads; fetch names and phones
 from the registry in one batched call; then per message: expire / defer for quiet hours / suppress
 (no valid phone, opted out of marketing, daily cap) / send through the provider chosen by the attempt
-number (failover). Results are written back in one statement per round. Phones stay in memory.
+number (failover). Results are written back in one statement per round; receipts parked because they
+came before the provider's ids were recorded are applied in the same transaction. Phones stay in memory.
 """
 
 import asyncio
@@ -35,6 +36,7 @@ from notifications.domain.phones import PHONE_INDEX_PURPOSE, valid_mobile
 from notifications.domain.templates import Category, Template, render, sms_parts
 from notifications.metrics import SMS_OUTCOMES
 from notifications.service.clock import Clock
+from notifications.service.receipts import apply_parked_for_sent, count_parked
 from notifications.service.templates import templates_by_code
 from notifications.settings import NotificationsSettings
 
@@ -155,7 +157,11 @@ class Sender:
         async with self.db.sessionmaker() as session:
             rows = [o.row() for o in outcomes]
             await session.execute(WRITE_BACK, {k: [r[k] for r in rows] for k in OUTCOME_COLUMNS})
+            # Receipts the provider sent before these ids were recorded are waiting: apply them now.
+            sent = [(o.provider, o.provider_message_id) for o in outcomes if o.provider and o.provider_message_id]
+            applied = await apply_parked_for_sent(session, sent)
             await session.commit()
+        count_parked(applied, "applied")
         for o in outcomes:
             SMS_OUTCOMES.labels(state=o.state).inc()
         return len(rows)

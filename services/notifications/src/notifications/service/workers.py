@@ -1,4 +1,5 @@
-"""Background workers of a running notifications service: the SMS sender and the webhook dispatcher."""
+"""Background workers of a running notifications service: the SMS sender, the sweep of parked receipts and
+the webhook dispatcher."""
 
 import asyncio
 import contextlib
@@ -15,6 +16,7 @@ from notifications.adapters.registry import RegistryClient, registry_tokens
 from notifications.adapters.sms.base import SmsProvider
 from notifications.service.clock import Clock
 from notifications.service.dispatcher import Dispatcher
+from notifications.service.receipts import ReceiptSweeper
 from notifications.service.sender import Sender
 from notifications.settings import NotificationsSettings
 
@@ -27,6 +29,7 @@ class Workers:
         self.sender: Sender | None = None
         self.providers: dict[str, SmsProvider] = {}
         self.dispatcher: Dispatcher | None = None
+        self.sweeper = ReceiptSweeper(db, settings)
         self._clients: list[httpx.AsyncClient] = []
         self._tasks: list[asyncio.Task] = []
 
@@ -66,6 +69,7 @@ class Workers:
         if self.sender is not None and self.settings.sender_enabled:
             for i in range(self.settings.sender_workers):
                 self._tasks.append(asyncio.create_task(self.sender.run(), name=f"sms-sender-{i}"))
+        self._tasks.append(asyncio.create_task(self.sweeper.run(), name="parked-receipt-sweep"))
         if self.dispatcher is not None and self.settings.webhooks_enabled:
             for i in range(self.settings.webhook_workers):
                 self._tasks.append(asyncio.create_task(self.dispatcher.run(), name=f"webhook-dispatcher-{i}"))
