@@ -4,6 +4,7 @@ changing the decision (published once over real NATS)."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import nats
@@ -11,9 +12,11 @@ import pytest
 import pytest_asyncio
 from entitlements_support import ONE_CHILD, household, load_rows, pid
 from registry_events import fetch
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from carekit.db.engine import sqlalchemy_url
+from carekit.pii import build_vault
 from carekit.testing.service import running
 from entitlements.main import create_app
 from entitlements.settings import EntitlementsSettings
@@ -130,6 +133,30 @@ async def test_an_override_to_not_eligible_revokes(service, caseworker, approver
     await asyncio.sleep(1.0)
     kinds = [t.rsplit(".", 1)[1] for t, d in await decision_events(nats_url, DAD) if d["policy"] == REWARD]
     assert kinds == ["granted", "revoked"]  # granted when the first override re-decided the household
+
+
+async def test_the_partners_check_follows_the_overrides(service, tokens) -> None:
+    """After the two tests above: mum is eligible by override until 2027-12-31, dad not until 2027-06-30."""
+    client, url = service
+    numbers = {MUM: "360702196803150028", DAD: "36070219660315001X"}
+    vault = build_vault(EntitlementsSettings(database_url=url, environment="test"))
+    engine = create_async_engine(sqlalchemy_url(url))
+    async with engine.begin() as conn:
+        for person, number in numbers.items():
+            await conn.execute(text("UPDATE person_facts SET id_number_index = :i WHERE person_id = :p"),
+                               {"i": vault.index(number, "id_number"), "p": person})
+    await engine.dispose()
+    partner = tokens.headers(sub="hospital-1", roles=["partner"], agency="hospital-1")
+
+    async def check(person: str) -> dict:
+        answer = await client.get("/v1/eligibility", params={"policy": REWARD, "id_number": numbers[person]},
+                                  headers=partner)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    if date.today() <= date(2027, 6, 30):
+        assert await check(MUM) == {"policy": REWARD, "eligible": True, "valid_until": "2027-12-31"}
+        assert await check(DAD) == {"policy": REWARD, "eligible": False, "valid_until": None}
 
 
 async def test_refusing_an_appeal_writes_no_override(service, caseworker, approver) -> None:

@@ -15,8 +15,8 @@ from entitlements.api.facts import Words
 from entitlements.domain.evaluation import evaluate, in_population
 from entitlements.domain.overrides import apply_override
 from entitlements.service.appeals import appeals_of
-from entitlements.service.checks import holds_on, person_by_index, person_row, policies_for, valid_until
-from entitlements.service.overrides import override_on, overrides_for
+from entitlements.service.checks import holds_on, person_and_override, person_row, policies_for, valid_until
+from entitlements.service.overrides import overrides_for
 
 router = APIRouter(tags=["entitlements"], responses=PROBLEM_RESPONSES)
 
@@ -158,10 +158,10 @@ async def check_eligibility(
     checked = next((c for c in library if c.policy.code == policy), None)
     if checked is None:
         raise not_found("policy", "政策")
-    row = await person_by_index(session, vault.index(id_number.strip().upper(), ID_FIELD))
-    if row is None:
+    found = await person_and_override(session, vault.index(id_number.strip().upper(), ID_FIELD), checked, today)
+    if found is None:
         return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
-    override = await override_on(session, checked, row, today)
+    row, override = found
     if override is not None:
         return EligibilityCheck(policy=policy, eligible=override.eligible,
                                 valid_until=override.expires_on if override.eligible else None)

@@ -7,19 +7,28 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from entitlements.adapters.batch import facts_row
 from entitlements.db.tables import PersonFactsRecord
 from entitlements.domain.evaluation import Decision, division_for, evaluate, holds, in_population
 from entitlements.domain.facts_catalogue import FactsRow
-from entitlements.domain.policy import CheckedPolicy
+from entitlements.domain.overrides import Override
+from entitlements.domain.policy import CheckedPolicy, Subject
 
 PF = PersonFactsRecord.__table__
 HORIZON_DAYS = 366
-# Built once: the partners' check runs these on every request.
-BY_INDEX = select(PF).where(PF.c.id_number_index == bindparam("index")).limit(1)
+# The partners' check: the person by the blind index and the override in force for one policy, in one
+# round trip (the latest decided wins, as in `overrides_for`).
+PERSON_AND_OVERRIDE = text(
+    "SELECT pf.*, o.id AS o_id, o.appeal_id AS o_appeal_id, o.subject_id AS o_subject_id, o.eligible AS o_eligible,"
+    " o.amount AS o_amount, o.reason AS o_reason, o.expires_on AS o_expires_on, o.decided_by AS o_decided_by"
+    " FROM person_facts pf LEFT JOIN LATERAL (SELECT * FROM overrides o WHERE o.policy_code = :policy"
+    " AND o.subject_id = CASE WHEN :by_household THEN pf.household_id ELSE pf.person_id END"
+    " AND o.expires_on >= :day ORDER BY o.decided_at DESC LIMIT 1) o ON true"
+    " WHERE pf.id_number_index = :index LIMIT 1"
+)
 
 
 async def person_row(session: AsyncSession, person_id: uuid.UUID) -> FactsRow | None:
@@ -28,9 +37,24 @@ async def person_row(session: AsyncSession, person_id: uuid.UUID) -> FactsRow | 
     return facts_row(dict(found._mapping)) if found else None
 
 
-async def person_by_index(session: AsyncSession, index: str) -> FactsRow | None:
-    found = (await session.execute(BY_INDEX, {"index": index})).first()
-    return facts_row(dict(found._mapping)) if found else None
+async def person_and_override(session: AsyncSession, index: str, checked: CheckedPolicy,
+                              day: date) -> tuple[FactsRow, Override | None] | None:
+    """The person with this blind index, and the override of `checked` in force for them on `day` (only
+    when the policy is in force there and covers them, as the explanation does); None for nobody."""
+    by_household = checked.policy.subject is Subject.HOUSEHOLD
+    found = (await session.execute(PERSON_AND_OVERRIDE, {"index": index, "policy": checked.policy.code,
+                                                         "by_household": by_household, "day": day})).first()
+    if found is None:
+        return None
+    values = found._mapping
+    row = facts_row(dict(values))
+    if values["o_id"] is None or not checked.policy.in_force_on(day) or not in_population(checked.policy, row, day):
+        return row, None
+    return row, Override(id=str(values["o_id"]), policy_code=checked.policy.code,
+                         subject_id=str(values["o_subject_id"]), eligible=values["o_eligible"],
+                         amount=values["o_amount"], reason=values["o_reason"], expires_on=values["o_expires_on"],
+                         decided_by=values["o_decided_by"],
+                         appeal_id=str(values["o_appeal_id"]) if values["o_appeal_id"] else None)
 
 
 def policies_for(library: Sequence[CheckedPolicy], row: FactsRow, as_of: date) -> list[CheckedPolicy]:
