@@ -1,12 +1,14 @@
 """Scheduled disbursement rules: payment states, holds, end-to-end ids, masked names for 公示.
 
-A payment is `new` when its cycle line arrives, `reserved` once the whole batch holds a pending
-transfer in the fund, `sending` from the moment it is handed to the provider (committed BEFORE the
-call, so after a crash or a timeout the provider is queried before anything is sent again), and
-then `succeeded`, `failed` or `returned`. A payee who died before the payment date, or whom the
-registry no longer knows, is `held` with the reason; a card failing its check digit is `failed`
-without being sent. Results arrive duplicated and out of order: `transition` decides what a
-reported state does to the current one, so a stale or repeated report changes nothing.
+A cycle's lines wait as received until the batch is complete; each payment is then written once:
+`reserved` with a pending transfer in the fund, or `new` if the fund cannot cover the whole batch
+(reserved later, when the batch is reserved again). A payment is `sending` from the moment it is
+handed to the provider (committed BEFORE the call, so after a crash or a timeout the provider is
+queried before anything is sent again), and then `succeeded`, `failed` or `returned`. A payee who
+died before the payment date, or whom the registry no longer knows, is `held` with the reason; a
+card failing its check digit is `failed` without being sent. Results arrive duplicated and out of
+order: `transition` decides what a reported state does to the current one, so a stale or repeated
+report changes nothing.
 """
 
 import uuid

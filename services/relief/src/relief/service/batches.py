@@ -4,10 +4,11 @@ import uuid
 from datetime import date
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.uow import UnitOfWork
 from carekit.logging import get_logger
-from relief.domain.disbursement import batch_shortfall_reason
+from relief.domain.disbursement import PaymentStatus, batch_shortfall_reason
 from relief.domain.funds import expense_account, fund_account
 from relief.domain.ledger import LedgerError
 from relief.service.ledger import available, ensure_account, reserve_selected
@@ -21,20 +22,45 @@ class BatchError(Exception):
         self.code, self.message, self.zh, self.status = code, message, zh, status
 
 
-_INSERT_LINES = text("""
-INSERT INTO payments (id, batch_id, line_id, policy_code, period, subject_kind, subject_id, payee_person_id,
-                      household_id, region_code, amount_fen, end_to_end_id, status)
-SELECT l.pid, :batch, l.line_id, :policy, :period, l.kind, l.subject, l.payee, l.household, l.region, l.amount,
-       'GH' || upper(replace(l.pid::text, '-', '')), 'new'
-FROM unnest(CAST(:pids AS uuid[]), CAST(:lines AS uuid[]), CAST(:kinds AS varchar[]), CAST(:subjects AS uuid[]),
-            CAST(:payees AS uuid[]), CAST(:households AS uuid[]), CAST(:regions AS varchar[]),
-            CAST(:amounts AS bigint[])) AS l(pid, line_id, kind, subject, payee, household, region, amount)
-ON CONFLICT DO NOTHING
-""")
+_COLLECT_CHUNK = text(
+    "INSERT INTO batch_chunks (batch_id, chunk, line_ids, subject_kinds, subject_ids, payee_person_ids, household_ids, "
+    "region_codes, amounts_fen) VALUES (:batch, :chunk, CAST(:lines AS uuid[]), CAST(:kinds AS varchar[]), "
+    "CAST(:subjects AS uuid[]), CAST(:payees AS uuid[]), CAST(:households AS uuid[]), CAST(:regions AS varchar[]), "
+    "CAST(:amounts AS bigint[])) ON CONFLICT DO NOTHING"
+)
+
+
+def _write_collected(status: str) -> str:
+    """WITH item `written`: the batch's collected lines as payments in `status`; a line already known
+    (line_id) or paid or in flight (subject, policy, period) is skipped."""
+    return f"""written AS (
+    INSERT INTO payments (id, batch_id, line_id, policy_code, period, subject_kind, subject_id, payee_person_id,
+                          household_id, region_code, amount_fen, end_to_end_id, status)
+    SELECT l.pid, b.id, l.line_id, b.policy_code, b.period, l.kind, l.subject, l.payee, l.household, l.region,
+           l.amount, 'GH' || upper(replace(l.pid::text, '-', '')), '{status}'
+    FROM batches b, LATERAL (
+        SELECT gen_random_uuid() AS pid, u.*
+        FROM batch_chunks c, unnest(c.line_ids, c.subject_kinds, c.subject_ids, c.payee_person_ids, c.household_ids,
+                                    c.region_codes, c.amounts_fen) AS u(line_id, kind, subject, payee, household,
+                                                                        region, amount)
+        WHERE c.batch_id = b.id
+    ) l
+    WHERE b.id = :batch
+    ON CONFLICT DO NOTHING
+    RETURNING id, amount_fen, batch_id
+)"""
+
+
+# what a reservation covers: the collected lines, written now, and the payments of a batch refused before
+_RESERVABLE = (
+    "SELECT id, amount_fen AS amount, CAST(batch_id AS varchar) AS reference FROM written UNION ALL "
+    "SELECT id, amount_fen, CAST(batch_id AS varchar) FROM payments WHERE batch_id = :batch AND status = 'new'"
+)
 
 
 async def take_cycle_chunk(uow: UnitOfWork, data: dict) -> None:
-    """One `entitlements.cycle.approved` chunk → payment lines; the last chunk reserves the batch.
+    """One `entitlements.cycle.approved` chunk, kept as received; the last chunk reserves the batch, which
+    writes its payments.
 
     Idempotent on (cycle_id, chunk) (the chunk numbers received are kept on the batch) and on
     line_id (and on (subject, policy, period): a line already paid or in flight is skipped).
@@ -72,12 +98,10 @@ async def take_cycle_chunk(uow: UnitOfWork, data: dict) -> None:
         return
     lines = data["lines"]
     await s.execute(
-        _INSERT_LINES,
+        _COLLECT_CHUNK,
         {
             "batch": batch.id,
-            "policy": data["policy_code"],
-            "period": data["period"],
-            "pids": [uuid.uuid4() for _ in lines],
+            "chunk": data["chunk"],
             "lines": [ln["line_id"] for ln in lines],
             "kinds": [ln["subject_kind"] for ln in lines],
             "subjects": [ln["subject_id"] for ln in lines],
@@ -97,7 +121,11 @@ async def take_cycle_chunk(uow: UnitOfWork, data: dict) -> None:
 
 
 async def reserve_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> bool:
-    """Reserve every new payment of the batch at once, or refuse the batch with the reason."""
+    """Reserve the whole batch at once, or refuse it with the reason.
+
+    The collected lines become payments here, each written once: `reserved` together with its pending
+    transfer, or `new` when the batch is refused. A refused batch's `new` payments are reserved again later.
+    """
     s = uow.session
     batch = (await s.execute(text("SELECT * FROM batches WHERE id = :id FOR UPDATE"), {"id": batch_id})).one()
     if batch.status not in ("collecting", "refused"):
@@ -109,31 +137,18 @@ async def reserve_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> bool:
     fund = fund_account(batch.fund_code)
     credit = expense_account(batch.policy_code)
     await ensure_account(s, credit, "expense", f"{batch.policy_code} 发放", f"{batch.policy_code} paid")
-    source = (
-        "SELECT id, amount_fen AS amount, CAST(batch_id AS varchar) AS reference FROM payments "
-        "WHERE batch_id = :batch AND status = 'new'"
-    )
+    params = {"batch": batch_id}
     try:
-        await reserve_selected(s, fund, credit, source, {"batch": batch_id}, "disbursement")
-    except LedgerError as exc:
-        needed = (
-            await s.execute(
-                text("SELECT coalesce(sum(amount_fen), 0) FROM payments WHERE batch_id = :id AND status = 'new'"),
-                {"id": batch_id},
-            )
-        ).scalar_one()
-        free = await available(s, fund) if exc.code == "insufficient-funds" else 0
-        reason = batch_shortfall_reason(batch.fund_code, free, needed) if exc.code == "insufficient-funds" else exc
-        en, zh = (reason.en, reason.zh) if exc.code == "insufficient-funds" else (exc.message, exc.zh)
-        await s.execute(
-            text(
-                "UPDATE batches SET status = 'refused', refusal_en = :en, refusal_zh = :zh, updated_at = now() "
-                "WHERE id = :id"
-            ),
-            {"en": en, "zh": zh, "id": batch_id},
+        await reserve_selected(
+            s, fund, credit, _RESERVABLE, params, "disbursement", writes=_write_collected(PaymentStatus.RESERVED)
         )
-        log.warning("batch refused", batch_id=str(batch_id), reason=en)
+    except LedgerError as exc:
+        await s.execute(text(f"WITH {_write_collected(PaymentStatus.NEW)} SELECT count(*) FROM written"), params)
+        await _forget_collected(s, batch_id)
+        await _refuse(s, batch, exc)
         return False
+    await _forget_collected(s, batch_id)
+    # the `new` payments of a batch refused before, now covered too (none on a first reservation)
     await s.execute(
         text("UPDATE payments SET status = 'reserved' WHERE batch_id = :id AND status = 'new'"), {"id": batch_id}
     )
@@ -172,3 +187,30 @@ async def approve_batch(uow: UnitOfWork, batch_id: uuid.UUID, actor: str, paymen
         ),
         {"a": actor, "d": payment_date, "id": batch_id},
     )
+
+
+async def _forget_collected(s: AsyncSession, batch_id: uuid.UUID) -> None:
+    await s.execute(text("DELETE FROM batch_chunks WHERE batch_id = :id"), {"id": batch_id})
+
+
+async def _refuse(s: AsyncSession, batch, exc: LedgerError) -> None:  # noqa: ANN001 - a Row
+    fund = fund_account(batch.fund_code)
+    if exc.code == "insufficient-funds":
+        needed = (
+            await s.execute(
+                text("SELECT coalesce(sum(amount_fen), 0) FROM payments WHERE batch_id = :id AND status = 'new'"),
+                {"id": batch.id},
+            )
+        ).scalar_one()
+        reason = batch_shortfall_reason(batch.fund_code, await available(s, fund), needed)
+        en, zh = reason.en, reason.zh
+    else:
+        en, zh = exc.message, exc.zh
+    await s.execute(
+        text(
+            "UPDATE batches SET status = 'refused', refusal_en = :en, refusal_zh = :zh, updated_at = now() "
+            "WHERE id = :id"
+        ),
+        {"en": en, "zh": zh, "id": batch.id},
+    )
+    log.warning("batch refused", batch_id=str(batch.id), reason=en)

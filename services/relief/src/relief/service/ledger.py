@@ -212,22 +212,33 @@ async def _ensure_available(session: AsyncSession, fund: str, total: int) -> Non
 
 
 async def reserve_selected(
-    session: AsyncSession, fund: str, credit_account: str, source: str, params: dict, code: str
+    session: AsyncSession, fund: str, credit_account: str, source: str, params: dict, code: str, *, writes: str = ""
 ) -> int:
     """All-or-nothing like `reserve_many`, for rows a query yields as (id, amount, reference): the
-    transfers are written by one INSERT … SELECT inside PostgreSQL, nothing travels through Python."""
+    transfers are written by one INSERT … SELECT inside PostgreSQL, nothing travels through Python.
+
+    `writes` are WITH items the source may read, e.g. `written AS (INSERT … RETURNING …)`: what they write
+    goes in with the transfers, in one statement, and both are undone (back to a savepoint) when the fund
+    is short."""
     await _lock_accounts(session, [fund, credit_account])
+    savepoint = await session.begin_nested()
     total = (
-        await session.execute(text(f"SELECT coalesce(sum(amount), 0)::bigint FROM ({source}) s"), params)
+        await session.execute(
+            text(
+                f"WITH {writes + ', ' if writes else ''}s AS ({source}), t AS ("
+                "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, kind, code, reference) "
+                "SELECT s.id, :fund, :credit, s.amount, 'pending', :code, s.reference FROM s RETURNING amount) "
+                "SELECT coalesce(sum(amount), 0)::bigint FROM t"
+            ),
+            {**params, "fund": fund, "credit": credit_account, "code": code},
+        )
     ).scalar_one()
-    await _ensure_available(session, fund, total)
-    await session.execute(
-        text(
-            "INSERT INTO ledger_transfers (id, debit_account, credit_account, amount, kind, code, reference) "
-            f"SELECT s.id, :fund, :credit, s.amount, 'pending', :code, s.reference FROM ({source}) s"
-        ),
-        {**params, "fund": fund, "credit": credit_account, "code": code},
-    )
+    try:
+        await _ensure_available(session, fund, total)
+    except LedgerError:
+        await savepoint.rollback()
+        raise
+    await savepoint.commit()
     await _add(session, {fund: (total, 0, 0, 0), credit_account: (0, 0, total, 0)})
     return total
 
