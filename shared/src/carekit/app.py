@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 
 from carekit.events.consumer import Subscription
 from carekit.http import health, me, ops
@@ -19,6 +20,7 @@ from carekit.settings import ServiceSettings
 from carekit.tracing import configure_tracing
 
 log = get_logger(__name__)
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -64,6 +66,10 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # The kit traces and measures every request itself (RequestContextMiddleware: one server span,
+        # the Prometheus histogram, the log context). FastAPI's own telemetry would add a second server
+        # span, its own metrics and a span per dependency: a sixth of the eligibility check's CPU (2.2 → 1.8 ms).
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     app.state.settings = settings
     app.state.runtime = runtime
