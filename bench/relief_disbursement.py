@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 COUNTY, VILLAGE = "360702", "360702001001"
 MERCHANT, SECRET = "guanhuai-relief", "bench-callback-secret-0123456789"
 TARGET_S = 30.0
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def free_port() -> int:
@@ -413,7 +414,8 @@ def main() -> None:
     parser.add_argument("--failure-rate", type=float, default=0.01)
     parser.add_argument("--chunk", type=int, default=2500, help="payments claimed, looked up and submitted at once")
     parser.add_argument("--concurrency", type=int, default=4, help="chunks prepared and sent at once")
-    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    parser.add_argument("--out", type=Path, default=RESULTS / "relief_disbursement.json",
+                        help="also write the results as JSON here")
     options = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-relief-"))
     os.environ["GUANHUAI_DATA_DIR"] = str(tmp / "data")  # dev keys of this run only
