@@ -264,6 +264,9 @@ def run_stack(ready_timeout: float = 60.0, exit_when_ready: bool = False) -> Non
         stopping = True
 
     signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C stops everything even when SIGINT came in ignored (a shell starting this as a background
+    # job without job control ignores it, and Python keeps an inherited SIG_IGN).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.start_servers()
         stack.migrate()

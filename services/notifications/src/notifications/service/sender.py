@@ -41,6 +41,7 @@ from notifications.service.templates import templates_by_code
 from notifications.settings import NotificationsSettings
 
 log = get_logger(__name__)
+HOUSEHOLD_LOOKUPS_AT_ONCE = 8
 
 CLAIM = text(
     "UPDATE messages m SET lease_until = :lease FROM ("
@@ -203,9 +204,21 @@ class Sender:
         return outcomes
 
     async def _resolve_households(self, rows: list[dict[str, Any]]) -> None:
+        """The recipient of each household-addressed message: each household asked once per round, a few
+        at a time (the registry has no batched head lookup)."""
+        wanted = {str(r["household_id"]) for r in rows if r["person_id"] is None and r["household_id"] is not None}
+        if not wanted:
+            return
+        at_once = asyncio.Semaphore(HOUSEHOLD_LOOKUPS_AT_ONCE)
+
+        async def head_of(household_id: str) -> tuple[str, str | None]:
+            async with at_once:
+                return household_id, await self.registry.household_contact(household_id)
+
+        heads = dict(await asyncio.gather(*(head_of(h) for h in wanted)))
         for row in rows:
             if row["person_id"] is None and row["household_id"] is not None:
-                head = await self.registry.household_contact(str(row["household_id"]))
+                head = heads[str(row["household_id"])]
                 row["person_id"] = uuid.UUID(head) if head else None
 
     def _decide(
