@@ -50,7 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from loadgen import fixed_rate, pct  # bench/ is this script's folder
+
+try:  # run as a script: bench/ is on the path
+    from loadgen import fixed_rate, pct
+except ModuleNotFoundError:  # imported as bench.<module> (bench/annual_cycle.py)
+    from bench.loadgen import fixed_rate, pct
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

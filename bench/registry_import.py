@@ -62,7 +62,11 @@ MOBILE_PREFIXES = ("138", "139", "137", "150", "151", "186", "187", "188", "135"
 
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-from loadgen import _ms, fixed_rate, pct  # noqa: E402  (bench/ is this script's folder)
+
+try:  # run as a script: bench/ is on the path
+    from loadgen import _ms, fixed_rate, pct  # noqa: E402
+except ModuleNotFoundError:  # imported as bench.<module> (bench/annual_cycle.py)
+    from bench.loadgen import _ms, fixed_rate, pct  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 

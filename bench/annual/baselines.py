@@ -108,7 +108,7 @@ async def _http_rates(base: str, sequential: int, seconds: float, concurrency: i
     """One request at a time (round trip), then `concurrency` keep-alive connections for `seconds`
     (requests/s), with the registry bench's minimal HTTP/1.1 client (httpx costs more client CPU than
     the endpoint itself)."""
-    from bench.registry_import import RawHttp
+    from bench.loadgen import RawHttp
 
     client = RawHttp(base, {})
     try:

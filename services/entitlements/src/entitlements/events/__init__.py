@@ -23,6 +23,7 @@ from entitlements.service.projection import (
     PERSON_EVENTS,
     apply_household_event,
     apply_person_event,
+    refresh_household,
 )
 
 
@@ -53,6 +54,8 @@ async def on_registry_events(uow: UnitOfWork, events: list[EventEnvelope]) -> No
             touched[household_id] = (event, _later(earlier, applied.effective_date))
     if not touched:
         return
+    for household_id in touched:  # once per batch: a household's events only change its inputs
+        await refresh_household(uow.session, household_id)
     policies = await active_policies(uow.session)
     for household_id, (event, effective) in touched.items():
         await decide_household(uow, household_id, policies, reason=_reason(event), effective_date=effective)

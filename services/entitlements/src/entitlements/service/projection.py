@@ -12,8 +12,10 @@ and facts event (`household_projection`); an event older than what is stored is 
 redelivery never rolls a row back). Events of one household are serialised by a transaction-scoped
 advisory lock on the household id.
 
-After every change the household's rows are rebuilt from what is known (`refresh_household`): the
-household's facts and places copied onto every member's row; `is_parent` (head or spouse), `is_child`
+The `apply_*` functions change a person's own columns or the household's record and say which households
+they touched; the caller then rebuilds each touched household's rows once from what is known
+(`refresh_household`, once per batch of events rather than once per event): the household's facts and
+places copied onto every member's row; `is_parent` (head or spouse), `is_child`
 (a parent link to one of the household's parents) and the parents' birth and death dates from their own
 rows. A record the registry merged into another (`merged_into`) stays, outside every population. A person
 event that arrives before its household's facts, or a facts event before a parent's row,
@@ -56,7 +58,7 @@ HP = HouseholdProjectionRecord.__table__
 
 @dataclass(frozen=True)
 class Applied:
-    """What an event changed: the households whose rows were rebuilt (empty when it was stale)."""
+    """What an event changed: the households whose rows must be rebuilt (empty when it was stale)."""
 
     households: tuple[uuid.UUID, ...]
     effective_date: date | None = None
@@ -117,8 +119,6 @@ async def apply_person_event(session: AsyncSession, event_type: str, data: dict[
     await session.execute(statement.on_conflict_do_update(index_elements=["person_id"], set_=values))
     effective = _date(data.get("effective_date"))
     await _note_effective_date(session, household_id, effective)
-    for hid in households:
-        await refresh_household(session, hid)
     return Applied(tuple(households), effective)
 
 
@@ -144,7 +144,6 @@ async def apply_household_event(session: AsyncSession, event_type: str, data: di
         return Applied(())
     await session.execute(update(HP).where(HP.c.household_id == household_id)
                           .values(**changes, updated_at=func.now()))
-    await refresh_household(session, household_id)
     effective = changes.get("last_effective_date") if event_type != HOUSEHOLD_FACTS_CHANGED \
         else stored.last_effective_date
     return Applied((household_id,), effective)
