@@ -55,6 +55,67 @@ HOUSEHOLD_EVENTS = (HOUSEHOLD_REGISTERED, HOUSEHOLD_UPDATED, HOUSEHOLD_FACTS_CHA
 PF = PersonFactsRecord.__table__
 HP = HouseholdProjectionRecord.__table__
 
+# The statements of the hot path, built once (building and caching SQLAlchemy constructs per event cost
+# more than the database's work: a bulk import sends about two events a person).
+LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+STORED_PERSON = text("SELECT household_id, person_event_at FROM person_facts WHERE person_id = :pid")
+STORED_PERSON_LOCKED = text(
+    "SELECT household_id, person_event_at FROM person_facts WHERE person_id = :pid FOR UPDATE")
+CLEAR_INDEX = text(
+    "UPDATE person_facts SET id_number_index = NULL WHERE id_number_index = :index AND person_id <> :pid")
+# The person's own columns, and the effective date of the household's latest life event, in one round trip.
+UPSERT_PERSON = text("""
+WITH person AS (
+    INSERT INTO person_facts (person_id, household_id, division_code, residence_division_code, id_number_index,
+                              sex, birth_date, death_date, relation, mother_id, father_id, person_event_at,
+                              updated_at, merged_into, disability_grade)
+    VALUES (:pid, :hid, :division, :residence, :index, :sex, :birth, :death, :relation, :mother, :father, :at,
+            now(), :merged_into, :grade)
+    ON CONFLICT (person_id) DO UPDATE SET
+        household_id = EXCLUDED.household_id, division_code = EXCLUDED.division_code,
+        residence_division_code = EXCLUDED.residence_division_code, id_number_index = EXCLUDED.id_number_index,
+        sex = EXCLUDED.sex, birth_date = EXCLUDED.birth_date, death_date = EXCLUDED.death_date,
+        relation = EXCLUDED.relation, mother_id = EXCLUDED.mother_id, father_id = EXCLUDED.father_id,
+        person_event_at = EXCLUDED.person_event_at, updated_at = now(),
+        merged_into = CASE WHEN CAST(:set_merged AS boolean) THEN EXCLUDED.merged_into
+                           ELSE person_facts.merged_into END,
+        disability_grade = CASE WHEN CAST(:set_grade AS boolean) THEN EXCLUDED.disability_grade
+                                ELSE person_facts.disability_grade END
+    RETURNING 1
+), household AS (
+    INSERT INTO household_projection (household_id, last_effective_date) VALUES (:hid, :effective)
+    ON CONFLICT (household_id) DO UPDATE SET last_effective_date = EXCLUDED.last_effective_date
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM person) + (SELECT count(*) FROM household)
+""")
+HOUSEHOLD_RECORD = text(
+    "SELECT division_code, residence_division_code, hukou_type, facts FROM household_projection"
+    " WHERE household_id = :hid")
+MEMBERS = text(
+    "SELECT person_id, relation, sex, birth_date, death_date FROM person_facts WHERE household_id = :hid")
+PARENT_DATES = text(
+    "SELECT person_id, sex, birth_date, death_date FROM person_facts WHERE person_id = ANY(CAST(:ids AS uuid[]))")
+FACT_COLUMNS = ("migrant", "only_child", "single_daughter", "two_daughters", "bereaved", "disabled_only_child",
+                "low_income", "low_income_kinds", "certificate_held", "children_ever", "living_children",
+                "living_sons", "living_daughters", "youngest_child_birth_date")
+# Every member's row from the household's record; the fact columns only when the facts are known, and a
+# record merged into another belongs to no population (no facts date).
+REFRESH_MEMBERS = text(
+    "UPDATE person_facts SET is_parent = relation IN ('head', 'spouse'),"
+    " is_child = coalesce(mother_id = ANY(CAST(:parents AS uuid[])), false)"
+    " OR coalesce(father_id = ANY(CAST(:parents AS uuid[])), false),"
+    " mother_birth_date = :mother_birth, mother_death_date = :mother_death,"
+    " father_birth_date = :father_birth, father_death_date = :father_death, updated_at = now(),"
+    " division_code = CASE WHEN CAST(:set_places AS boolean) THEN :division ELSE division_code END,"
+    " residence_division_code = CASE WHEN CAST(:set_places AS boolean) THEN :residence"
+    " ELSE residence_division_code END,"
+    " household_facts_as_of = CASE WHEN merged_into IS NOT NULL THEN NULL ELSE CAST(:facts_as_of AS date) END,"
+    " hukou_type = :hukou, "
+    + ", ".join(f"{c} = CASE WHEN CAST(:has_facts AS boolean) THEN :{c} ELSE {c} END" for c in FACT_COLUMNS)
+    + " WHERE household_id = :hid"
+)
+
 
 @dataclass(frozen=True)
 class Applied:
@@ -74,8 +135,7 @@ def _date(value: Any) -> date | None:
 
 async def lock_household(session: AsyncSession, household_id: uuid.UUID) -> None:
     """Serialise the handling of one household's events (held to the end of the transaction)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                          {"key": f"entitlements.household:{household_id}"})
+    await session.execute(LOCK, {"key": f"entitlements.household:{household_id}"})
 
 
 async def apply_person_event(session: AsyncSession, event_type: str, data: dict[str, Any],
@@ -83,42 +143,27 @@ async def apply_person_event(session: AsyncSession, event_type: str, data: dict[
     person_id = _uuid(data["person_id"])
     household_id = _uuid(data["household_id"])
     assert person_id is not None and household_id is not None
-    stored = (await session.execute(select(PF.c.household_id, PF.c.person_event_at)
-                                    .where(PF.c.person_id == person_id))).first()
+    stored = (await session.execute(STORED_PERSON, {"pid": person_id})).first()
     households = sorted({household_id} | ({stored.household_id} if stored else set()))
     for hid in households:
         await lock_household(session, hid)
-    stored = (await session.execute(select(PF.c.household_id, PF.c.person_event_at)
-                                    .where(PF.c.person_id == person_id).with_for_update())).first()
+    stored = (await session.execute(STORED_PERSON_LOCKED, {"pid": person_id})).first()
     if stored is not None and stored.person_event_at is not None and event_time < stored.person_event_at:
         return Applied(())  # an older event delivered late
     index = data.get("id_number_index")
     if index and not data.get("merged_into"):  # a merged duplicate may have held it: the newest holder keeps it
-        await session.execute(update(PF).where(PF.c.id_number_index == index, PF.c.person_id != person_id)
-                              .values(id_number_index=None))
-    values: dict[str, Any] = {
-        "household_id": household_id,
-        "division_code": data["division_code"],
-        "residence_division_code": data.get("residence_division_code"),
-        "id_number_index": index,
-        "sex": data["sex"],
-        "birth_date": _date(data["birth_date"]),
-        "death_date": _date(data.get("death_date")),
-        "relation": data["relation"],
-        "mother_id": _uuid(data.get("mother_id")),
-        "father_id": _uuid(data.get("father_id")),
-        "person_event_at": event_time,
-        "updated_at": func.now(),
-    }
-    merged_into = _uuid(data.get("merged_into"))
-    if merged_into is not None:  # a duplicate merged away: its identifiers went to the record kept
-        values |= {"merged_into": merged_into, "id_number_index": None}
-    if event_type == PERSON_DISABILITY_CHANGED and "grade" in data:
-        values["disability_grade"] = data["grade"]
-    statement = pg_insert(PF).values(person_id=person_id, **values)
-    await session.execute(statement.on_conflict_do_update(index_elements=["person_id"], set_=values))
+        await session.execute(CLEAR_INDEX, {"index": index, "pid": person_id})
+    merged_into = _uuid(data.get("merged_into"))  # a duplicate merged away: its identifiers went to the kept one
+    set_grade = event_type == PERSON_DISABILITY_CHANGED and "grade" in data
     effective = _date(data.get("effective_date"))
-    await _note_effective_date(session, household_id, effective)
+    await session.execute(UPSERT_PERSON, {
+        "pid": person_id, "hid": household_id, "division": data["division_code"],
+        "residence": data.get("residence_division_code"), "index": None if merged_into else index,
+        "sex": data["sex"], "birth": _date(data["birth_date"]), "death": _date(data.get("death_date")),
+        "relation": data["relation"], "mother": _uuid(data.get("mother_id")), "father": _uuid(data.get("father_id")),
+        "at": event_time, "merged_into": merged_into, "set_merged": merged_into is not None,
+        "grade": data.get("grade") if set_grade else None, "set_grade": set_grade, "effective": effective,
+    })
     return Applied(tuple(households), effective)
 
 
@@ -149,17 +194,10 @@ async def apply_household_event(session: AsyncSession, event_type: str, data: di
     return Applied((household_id,), effective)
 
 
-async def _note_effective_date(session: AsyncSession, household_id: uuid.UUID, effective: date | None) -> None:
-    await session.execute(pg_insert(HP).values(household_id=household_id, last_effective_date=effective)
-                          .on_conflict_do_update(index_elements=["household_id"],
-                                                 set_={"last_effective_date": effective}))
-
-
 async def refresh_household(session: AsyncSession, household_id: uuid.UUID) -> None:
     """Copy the household's facts and places onto its members' rows (see the module docstring)."""
-    household = (await session.execute(select(HP).where(HP.c.household_id == household_id))).first()
-    members = (await session.execute(select(PF.c.person_id, PF.c.relation, PF.c.sex)
-                                     .where(PF.c.household_id == household_id))).all()
+    household = (await session.execute(HOUSEHOLD_RECORD, {"hid": household_id})).first()
+    members = (await session.execute(MEMBERS, {"hid": household_id})).all()
     if not members:
         return
     facts: dict[str, Any] | None = household.facts if household is not None else None
@@ -168,32 +206,26 @@ async def refresh_household(session: AsyncSession, household_id: uuid.UUID) -> N
     else:
         parents = [(m.person_id, m.sex) for m in members if m.relation in ("head", "spouse")]
     parent_ids = [pid for pid, _ in parents if pid is not None]
-    dates = {r.person_id: r for r in (await session.execute(
-        select(PF.c.person_id, PF.c.sex, PF.c.birth_date, PF.c.death_date)
-        .where(PF.c.person_id.in_(parent_ids)))).all()} if parent_ids else {}
+    dates = {m.person_id: m for m in members if m.person_id in parent_ids}
+    elsewhere = [pid for pid in parent_ids if pid not in dates]
+    if elsewhere:
+        dates |= {r.person_id: r for r in (await session.execute(PARENT_DATES, {"ids": elsewhere})).all()}
     mother = next((dates.get(pid) for pid, sex in parents if sex == "female" and pid in dates), None)
     father = next((dates.get(pid) for pid, sex in parents if sex == "male" and pid in dates), None)
-
+    hukou = (household.hukou_type if household else None) or ""
+    places = household is not None and bool(household.division_code)
     values: dict[str, Any] = {
-        "is_parent": PF.c.relation.in_(("head", "spouse")),
-        "is_child": func.coalesce(PF.c.mother_id.in_(parent_ids), False)
-        | func.coalesce(PF.c.father_id.in_(parent_ids), False) if parent_ids else False,
-        "mother_birth_date": mother.birth_date if mother else None,
-        "mother_death_date": mother.death_date if mother else None,
-        "father_birth_date": father.birth_date if father else None,
-        "father_death_date": father.death_date if father else None,
-        "updated_at": func.now(),
-    }
-    if household is not None and household.division_code:
-        values["division_code"] = household.division_code
-        values["residence_division_code"] = household.residence_division_code
-    if facts is None:
-        values |= {"household_facts_as_of": None, "hukou_type": (household.hukou_type if household else None) or ""}
-    else:
-        kinds = [str(k) for k in facts.get("low_income_kinds") or []]
+        "hid": household_id, "parents": parent_ids,
+        "mother_birth": mother.birth_date if mother else None, "mother_death": mother.death_date if mother else None,
+        "father_birth": father.birth_date if father else None, "father_death": father.death_date if father else None,
+        "set_places": places, "division": household.division_code if places else None,
+        "residence": household.residence_division_code if places else None,
+        "has_facts": facts is not None, "facts_as_of": None, "hukou": hukou,
+    } | dict.fromkeys(FACT_COLUMNS)
+    if facts is not None:
         values |= {
-            "household_facts_as_of": _date(facts.get("as_of")) or date.today(),
-            "hukou_type": facts.get("hukou_type") or (household.hukou_type if household else None) or "",
+            "facts_as_of": _date(facts.get("as_of")) or date.today(),
+            "hukou": facts.get("hukou_type") or hukou,
             "migrant": bool(facts.get("migrant")),
             "only_child": bool(facts.get("only_child")),
             "single_daughter": bool(facts.get("single_daughter")),
@@ -201,7 +233,7 @@ async def refresh_household(session: AsyncSession, household_id: uuid.UUID) -> N
             "bereaved": bool(facts.get("bereaved")),
             "disabled_only_child": bool(facts.get("disabled_only_child")),
             "low_income": bool(facts.get("low_income")),
-            "low_income_kinds": kinds,
+            "low_income_kinds": [str(k) for k in facts.get("low_income_kinds") or []],
             "certificate_held": bool(facts.get("certificate_held")),
             "children_ever": int(facts.get("children_ever") or 0),
             "living_children": int(facts.get("living_children") or 0),
@@ -209,7 +241,4 @@ async def refresh_household(session: AsyncSession, household_id: uuid.UUID) -> N
             "living_daughters": int(facts.get("living_daughters") or 0),
             "youngest_child_birth_date": _date(facts.get("youngest_child_birth_date")),
         }
-    await session.execute(update(PF).where(PF.c.household_id == household_id).values(**values))
-    # a record merged into another is no one: it belongs to no population (its decisions are revoked)
-    await session.execute(update(PF).where(PF.c.household_id == household_id, PF.c.merged_into.is_not(None))
-                          .values(household_facts_as_of=None))
+    await session.execute(REFRESH_MEMBERS, values)
