@@ -277,6 +277,29 @@ async def until(probe, timeout: float, every: float = 0.2):  # noqa: ANN001, ANN
     raise RuntimeError(f"gave up after {timeout}s")
 
 
+async def raw_copy_baseline(url: str, payments: int) -> dict:
+    """The floor in the same run: COPY as many payment-shaped rows (ids, payee, household, region, amount,
+    end-to-end id, status) into a bare table of the relief database, no index, nothing checked."""
+    import asyncpg
+
+    from carekit.db.engine import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await conn.execute("CREATE TABLE bench_raw_payments (id uuid, batch_id uuid, line_id uuid, payee uuid,"
+                           " household uuid, region text, amount_fen bigint, end_to_end_id text, status text)")
+        batch = uuid.uuid4()
+        rows = [(uuid.uuid4(), batch, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), VILLAGE, 96_000,
+                 f"GH{i:030d}", "reserved") for i in range(payments)]
+        started = time.perf_counter()
+        await conn.copy_records_to_table("bench_raw_payments", records=rows)
+        seconds = time.perf_counter() - started
+        await conn.execute("DROP TABLE bench_raw_payments")
+    finally:
+        await conn.close()
+    return {"rows": payments, "seconds": round(seconds, 3), "rows_per_s": round(payments / seconds)}
+
+
 async def run(options: argparse.Namespace, tmp: Path, pg_admin: str, nats_url: str) -> dict:
     from carekit.db.migrations import upgrade_to_head
     from carekit.devstack.databases import create_database
@@ -290,6 +313,7 @@ async def run(options: argparse.Namespace, tmp: Path, pg_admin: str, nats_url: s
     for name, root in (("registry", REGISTRY_ROOT), ("relief", RELIEF_ROOT)):
         await create_database(pg_admin, name)
         await asyncio.to_thread(upgrade_to_head, root, f"{base}/{name}")
+    results: dict = {"baseline_raw_copy": await raw_copy_baseline(f"{base}/relief", options.payments)}
     tokens = TokenFactory()
     fm = tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fund-manager-1")
     auditor = tokens.headers(roles=["auditor"], region=COUNTY, sub="auditor-1")
@@ -297,7 +321,6 @@ async def run(options: argparse.Namespace, tmp: Path, pg_admin: str, nats_url: s
     sim = start_simulator(sim_port, relief_port, options.failure_rate, tmp / "simulator.log")
     registry = start_registry(registry_port, f"{base}/registry", nats_url, tmp / "registry.log")
     sim_url, registry_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{registry_port}"
-    results: dict = {}
     try:
         await wait_http(f"{sim_url}/healthz")
         await wait_http(f"{registry_url}/healthz", timeout=60)
@@ -369,6 +392,7 @@ async def run(options: argparse.Namespace, tmp: Path, pg_admin: str, nats_url: s
                 results["cpu_s"] = {k: round(cpu1[k] - cpu0[k], 1) for k in cpu0}
                 results["sent_and_settled_s"] = round(t_done - t_reserved, 2)
                 results["total_s"] = round(t_done - t0, 2)
+                results["total_over_raw_copy"] = round(results["total_s"] / results["baseline_raw_copy"]["seconds"])
                 final = (await client.get(f"/v1/batches/{batch_id}", headers=fm)).json()
                 results["payments_by_status"] = final["payments_by_status"]
                 t_check = time.monotonic()
