@@ -25,8 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.uow import UnitOfWork
@@ -46,6 +45,21 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 DT = DecisionRecord.__table__
 PF = PersonFactsRecord.__table__
+# Built once: a household is decided after each batch of its registry events.
+HOUSEHOLD_ROWS = select(PF).where(PF.c.household_id == bindparam("hid")).order_by(PF.c.person_id)
+# The stored decisions of the household, and those of its subjects stored under another household (a person
+# who moved in), for every policy in one read.
+STORED_DECISIONS = text(
+    "SELECT * FROM decisions WHERE household_id = :hid OR subject_id = ANY(CAST(:subjects AS uuid[])) FOR UPDATE")
+UPSERT_DECISION = text(
+    "INSERT INTO decisions (policy_code, subject_id, subject, household_id, policy_version, eligible, amount, unit,"
+    " effective_date, reason, decided_at) VALUES (:policy, :subject_id, :subject, :hid, :version, :eligible,"
+    " :amount, :unit, :effective, :reason, now())"
+    " ON CONFLICT (policy_code, subject_id) DO UPDATE SET subject = EXCLUDED.subject,"
+    " household_id = EXCLUDED.household_id, policy_version = EXCLUDED.policy_version,"
+    " eligible = EXCLUDED.eligible, amount = EXCLUDED.amount, unit = EXCLUDED.unit,"
+    " effective_date = EXCLUDED.effective_date, reason = EXCLUDED.reason, decided_at = now()"
+)
 
 
 def today_in_china() -> date:
@@ -53,7 +67,7 @@ def today_in_china() -> date:
 
 
 async def household_rows(session: AsyncSession, household_id: uuid.UUID) -> list:
-    result = await session.execute(select(PF).where(PF.c.household_id == household_id).order_by(PF.c.person_id))
+    result = await session.execute(HOUSEHOLD_ROWS, {"hid": household_id})
     return [facts_row(dict(r._mapping)) for r in result]
 
 
@@ -69,8 +83,11 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
     members = {row.person_id for row in rows}
     overrides = await overrides_for(session, [*members, str(household_id)], as_of)
     stored_by_policy: dict[str, dict[str, Any]] = {}
-    for r in (await session.execute(select(DT).where(DT.c.household_id == household_id).with_for_update())).all():
-        stored_by_policy.setdefault(r.policy_code, {})[str(r.subject_id)] = r  # one read for every policy
+    elsewhere_by_policy: dict[str, dict[str, Any]] = {}
+    subjects = [uuid.UUID(s) for s in members] + [household_id]
+    for r in (await session.execute(STORED_DECISIONS, {"hid": household_id, "subjects": subjects})).all():
+        by_policy = stored_by_policy if r.household_id == household_id else elsewhere_by_policy
+        by_policy.setdefault(r.policy_code, {})[str(r.subject_id)] = r
     published: list[str] = []
     for checked in library:
         policy = checked.policy
@@ -81,12 +98,8 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
                          for d in evaluate_population(checked, rows, as_of)}
             current = {s: d for s, d in evaluated.items() if d.eligible}
         stored = stored_by_policy.get(policy.code, {})
-        if current:
-            others = [uuid.UUID(s) for s in current if s not in stored]
-            if others:
-                for r in (await session.execute(select(DT).where(DT.c.policy_code == policy.code,
-                                                                 DT.c.subject_id.in_(others)).with_for_update())):
-                    stored[str(r.subject_id)] = r
+        elsewhere = elsewhere_by_policy.get(policy.code, {})
+        stored |= {s: elsewhere[s] for s in current if s not in stored and s in elsewhere}
         for subject_id in sorted(set(current) | {s for s, r in stored.items() if r.eligible}):
             new, old = current.get(subject_id), stored.get(subject_id)
             was = old is not None and old.eligible
@@ -130,13 +143,11 @@ async def _lives_elsewhere(session: AsyncSession, person_id: str, household_id: 
 async def _store(session: AsyncSession, checked: CheckedPolicy, subject_id: str, household_id: uuid.UUID,
                  new: Decision | None, effective: date, reason: str) -> None:
     policy = checked.policy
-    values: dict[str, Any] = {
-        "subject": policy.subject.value, "household_id": household_id, "policy_version": policy.version,
-        "eligible": new is not None, "amount": new.amount if new else None, "unit": policy.benefit.unit,
-        "effective_date": effective, "reason": reason[:120], "decided_at": func.now(),
-    }
-    await session.execute(pg_insert(DT).values(policy_code=policy.code, subject_id=uuid.UUID(subject_id), **values)
-                          .on_conflict_do_update(index_elements=["policy_code", "subject_id"], set_=values))
+    await session.execute(UPSERT_DECISION, {
+        "policy": policy.code, "subject_id": uuid.UUID(subject_id), "subject": policy.subject.value,
+        "hid": household_id, "version": policy.version, "eligible": new is not None,
+        "amount": new.amount if new else None, "unit": policy.benefit.unit, "effective": effective,
+        "reason": reason[:120]})
 
 
 def _regions(rows: Sequence[Any]) -> dict[str, str | None]:

@@ -7,13 +7,18 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from entitlements.db.tables import OverrideRecord
 from entitlements.domain.overrides import Override
 
 OV = OverrideRecord.__table__
+# Built once: every household decision reads its overrides.
+IN_FORCE = text(
+    "SELECT * FROM overrides WHERE subject_id = ANY(CAST(:ids AS uuid[])) AND expires_on >= :as_of"
+    " AND (CAST(:policy AS varchar) IS NULL OR policy_code = :policy) ORDER BY decided_at"
+)
 
 
 async def overrides_for(session: AsyncSession, subject_ids: Iterable[str], as_of: date,
@@ -22,11 +27,9 @@ async def overrides_for(session: AsyncSession, subject_ids: Iterable[str], as_of
     ids = [uuid.UUID(s) for s in set(subject_ids)]
     if not ids:
         return {}
-    query = select(OV).where(OV.c.subject_id.in_(ids), OV.c.expires_on >= as_of).order_by(OV.c.decided_at)
-    if policy_code is not None:
-        query = query.where(OV.c.policy_code == policy_code)
     found: dict[tuple[str, str], Override] = {}
-    for r in (await session.execute(query)).all():
+    params = {"ids": ids, "as_of": as_of, "policy": policy_code}
+    for r in (await session.execute(IN_FORCE, params)).all():
         found[(r.policy_code, str(r.subject_id))] = _override(r)
     return found
 
