@@ -65,8 +65,10 @@ import psutil  # noqa: E402
 
 try:  # run as a script: bench/ is on the path
     from loadgen import _ms, fixed_rate, pct  # noqa: E402
+    from registry_floor import sql_floor  # noqa: E402
 except ModuleNotFoundError:  # imported as bench.<module> (bench/annual_cycle.py)
     from bench.loadgen import _ms, fixed_rate, pct  # noqa: E402
+    from bench.registry_floor import sql_floor  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -265,6 +267,18 @@ def stop(process: subprocess.Popen | None) -> None:
 # ----------------------------------------------------------------------------------------------
 # measurements
 # ----------------------------------------------------------------------------------------------
+async def drop_floor(admin_url: str) -> None:
+    import asyncpg
+
+    from carekit.db.engine import asyncpg_dsn
+
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        await conn.execute("DROP DATABASE registry_floor")
+    finally:
+        await conn.close()
+
+
 async def raw_copy(dsn: str, path: Path) -> dict[str, Any]:
     import asyncpg
 
@@ -391,6 +405,13 @@ def main() -> None:  # noqa: PLR0915
         with console.status("Raw COPY baseline…"):
             results["raw_copy"] = asyncio.run(raw_copy(dsn, csv_path))
         console.print(f"Raw COPY: {results['raw_copy']}")
+        with console.status("SQL floor baseline (the required rows by SQL alone, own database)…"):
+            asyncio.run(create_database(pg.admin_url, "registry_floor"))
+            upgrade_to_head(SERVICE_ROOT, pg.url("registry_floor"))
+            results["sql_floor"] = asyncio.run(sql_floor(asyncpg_dsn(pg.url("registry_floor")),
+                                                         max(1, options.persons // 3)))
+            asyncio.run(drop_floor(pg.admin_url))
+        console.print(f"SQL floor: {results['sql_floor']}")
 
         port = free_port()
         env = dict(os.environ, REGISTRY_DATABASE_URL=url, NATS_URL=nats.url, REGISTRY_PORT=str(port),
@@ -598,6 +619,9 @@ def summary(results: dict[str, Any]) -> None:
         table.add_row("import, persons/s (upload to done)", f"{imp['persons_per_s_end_to_end']:,}", "")
     if raw:
         table.add_row("raw COPY of the same rows, rows/s", f"{raw['rows_per_s']:,}", "")
+    if floor := results.get("sql_floor"):
+        table.add_row("SQL floor (required rows, SQL alone, one backend), persons/s",
+                      f"{floor['persons_per_s_one_backend']:,}", "")
     for name, read in results.get("reads", {}).items():
         table.add_row(f"{name}: p50 / p99 ms", f"{read['p50_ms']} / {read.get('p99_ms', '–')}",
                       f"p99 ≤ {TARGET_P99_MS:.0f}" if name.startswith("registry") and "one_at" not in name else "")
