@@ -40,9 +40,7 @@ import os
 import platform
 import random
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import date, datetime
@@ -53,8 +51,10 @@ import httpx
 
 try:  # run as a script: bench/ is on the path
     from loadgen import fixed_rate, pct
+    from processes import start_uvicorn, stop, wait_ready
 except ModuleNotFoundError:  # imported as bench.<module> (bench/annual_cycle.py)
     from bench.loadgen import fixed_rate, pct
+    from bench.processes import start_uvicorn, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -339,9 +339,8 @@ def bare_baseline(tmp: Path, paths: list[str], headers: dict[str, str], options:
     """A bare FastAPI endpoint of the same shape, same workers, same client and rate: the floor."""
     (tmp / "bare_app.py").write_text(BARE_APP)
     log = tmp / "bare.log"
-    bare = subprocess.Popen([sys.executable, "-m", "uvicorn", "bare_app:app", "--app-dir", str(tmp), "--host",
-                             "127.0.0.1", "--port", str(port), "--no-access-log", "--workers", str(options.workers)],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
+    bare = start_uvicorn(["bare_app:app", "--app-dir", str(tmp), "--port", str(port), "--workers",
+                          str(options.workers)], dict(os.environ), log)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}{paths[0]}", bare, log)
@@ -351,36 +350,8 @@ def bare_baseline(tmp: Path, paths: list[str], headers: dict[str, str], options:
 
 
 def start_service(env: dict[str, str], port: int, log: Path, workers: int) -> subprocess.Popen:
-    out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "entitlements.main:create_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-                             "--workers", str(workers)],
-                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"service exited: {log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.3)
-    raise TimeoutError(url)
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    return start_uvicorn(["--factory", "entitlements.main:create_app", "--port", str(port), "--workers",
+                          str(workers)], env, log)
 
 
 def main() -> None:  # noqa: PLR0915

@@ -38,9 +38,7 @@ import os
 import platform
 import random
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -65,9 +63,11 @@ import psutil  # noqa: E402
 
 try:  # run as a script: bench/ is on the path
     from loadgen import _ms, fixed_rate, pct  # noqa: E402
+    from processes import start_uvicorn, stop, wait_ready  # noqa: E402
     from registry_floor import sql_floor  # noqa: E402
 except ModuleNotFoundError:  # imported as bench.<module> (bench/annual_cycle.py)
     from bench.loadgen import _ms, fixed_rate, pct  # noqa: E402
+    from bench.processes import start_uvicorn, stop, wait_ready  # noqa: E402
     from bench.registry_floor import sql_floor  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -231,37 +231,6 @@ def children_of(pid: int) -> list[int]:
 
 def postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
-
-
-def start_uvicorn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    out = log.open("ab")
-    return subprocess.Popen([sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--no-access-log"],
-                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"not ready: {url}")
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 # ----------------------------------------------------------------------------------------------

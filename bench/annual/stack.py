@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from bench.processes import stop
 
 MERCHANT, CALLBACK_SECRET = "guanhuai-relief", "bench-annual-callback-secret-0123456789"
 SERVICE_NAMES = ("registry", "entitlements", "relief", "notifications")
@@ -184,17 +185,7 @@ class Stack:
         return process is not None and process.poll() is None
 
     def stop_process(self, name: str) -> None:
-        process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(self.processes.pop(name, None))
 
     def stop(self) -> None:
         for name in list(self.processes):

@@ -10,8 +10,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("module", ["bench.loadgen", "bench.registry_import", "bench.entitlements_batch",
-                                    "bench.annual.baselines", "bench.relief_disbursement", "bench.registry_floor"])
+@pytest.mark.parametrize("module", ["bench.loadgen", "bench.processes", "bench.registry_floor",
+                                    "bench.registry_import", "bench.entitlements_batch", "bench.relief_disbursement",
+                                    "bench.annual.baselines", "bench.annual.stack"])
 def test_a_bench_module_imports_as_part_of_the_bench_package(module: str) -> None:
     code = f"import sys; sys.path[:] = [p for p in sys.path if not p.endswith('bench')]; " \
            f"sys.path.insert(0, {str(ROOT)!r}); import importlib; importlib.import_module({module!r})"
