@@ -10,14 +10,13 @@ import contextlib
 import importlib
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bench.processes import stop
+from bench.processes import start_uvicorn, stop
 
 MERCHANT, CALLBACK_SECRET = "guanhuai-relief", "bench-annual-callback-secret-0123456789"
 SERVICE_NAMES = ("registry", "entitlements", "relief", "notifications")
@@ -131,25 +130,10 @@ class Stack:
     def _spawn(self, name: str, factory: str, workers: int = 1) -> None:
         log = (self.root / "logs").joinpath(f"{name}.log")
         log.parent.mkdir(parents=True, exist_ok=True)
-        args = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.ports[name]),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        args = ["--factory", factory, "--port", str(self.ports[name]), "--log-level", "warning"]
         if workers > 1:
             args += ["--workers", str(workers)]
-        self.processes[name] = subprocess.Popen(
-            args, env=self._env(), stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.processes[name] = start_uvicorn(args, self._env(), log)
 
     def start_simulators(self) -> None:
         self._spawn("payments", "simulators.payments.app:create_app")
