@@ -1,6 +1,9 @@
 """Every error is RFC 9457 problem+json with a stable `type` and Chinese text."""
 
+import uuid
+
 import httpx
+import pytest
 import pytest_asyncio
 
 PROBLEM = "application/problem+json"
@@ -73,10 +76,29 @@ async def test_unknown_route_is_404_problem(kit) -> None:
     assert_problem(await kit.client.get("/v1/nowhere"), 404, "not-found")
 
 
-async def test_wrong_method_is_405_problem(kit, tokens) -> None:
-    response = await kit.client.delete("/v1/notes", headers=tokens.headers(roles=["admin"]))
+def allowed(response) -> set[str]:
+    return {method.strip() for method in response.headers["allow"].split(",")}
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH", "OPTIONS"])
+async def test_wrong_method_on_a_get_and_post_path_allows_both(kit, tokens, method) -> None:
+    # `GET /v1/notes` and `POST /v1/notes` are two routes: Starlette names only the first one it meets.
+    response = await kit.client.request(method, "/v1/notes", headers=tokens.headers(roles=["admin"]))
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"]
+    assert allowed(response) == {"GET", "POST"}
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "HEAD"])
+async def test_wrong_method_on_a_get_only_path_allows_get(kit, method) -> None:
+    response = await kit.client.request(method, "/v1/me")
+    assert response.status_code == 405
+    assert allowed(response) == {"GET"}
+
+
+async def test_wrong_method_on_a_path_with_a_parameter(kit, tokens) -> None:
+    response = await kit.client.post(f"/v1/notes/{uuid.uuid4()}", headers=tokens.headers(roles=["admin"]))
+    assert_problem(response, 405, "method-not-allowed")
+    assert allowed(response) == {"GET", "PATCH"}
 
 
 async def test_unhandled_exception_is_500_without_the_exception_text(raw_client) -> None:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from carekit.auth.deps import require_roles
@@ -15,6 +15,10 @@ from carekit.logging import get_logger
 router = APIRouter(prefix="/v1/ops", tags=["ops"], responses=PROBLEM_RESPONSES)
 log = get_logger(__name__)
 OpsPrincipal = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
+# NATS stream sequence numbers start at 1 and are kept within a signed 64-bit integer here: beyond it
+# NATS answers "bad request" (a 500 before these bounds) and JSON clients lose the digits anyway.
+SEQ_MAX = 2**63 - 1
+Seq = Annotated[int, Path(ge=1, le=SEQ_MAX, description="`seq` of a dead letter")]
 
 
 class DeadLetterPublic(BaseModel):
@@ -46,7 +50,8 @@ def _store(request: Request):  # noqa: ANN202
     store = request.app.state.runtime.dead_letters
     if store is None:
         raise ProblemError(503, "nats-unavailable", "Event backbone unavailable",
-                           "NATS is not connected yet; try again shortly.", "消息总线不可用", "NATS 尚未连接，请稍后重试。")
+                           "NATS is not connected yet; try again shortly.",
+                           "消息总线不可用", "NATS 尚未连接，请稍后重试。")
     return store
 
 
@@ -55,7 +60,7 @@ def _store(request: Request):  # noqa: ANN202
 async def list_dead_letters(
     request: Request, _: OpsPrincipal,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page")] = 0,
+    cursor: Annotated[int, Query(ge=0, le=SEQ_MAX - 1, description="`next_cursor` of the previous page")] = 0,
 ) -> DeadLetterPage:
     letters = await _store(request).list(after_seq=cursor, limit=limit)
     items = [DeadLetterPublic(**letter.__dict__) for letter in letters]
@@ -64,7 +69,7 @@ async def list_dead_letters(
 
 @router.post("/dead-letters/{seq}/replay", operation_id="ops-replay_dead_letter", response_model=ReplayResult,
              summary="Run a dead-lettered event through its handler again and remove it on success")
-async def replay_dead_letter(request: Request, seq: int, principal: OpsPrincipal) -> ReplayResult:
+async def replay_dead_letter(request: Request, seq: Seq, principal: OpsPrincipal) -> ReplayResult:
     store = _store(request)
     found = await store.get(seq)
     if found is None:
@@ -94,7 +99,7 @@ async def replay_dead_letter(request: Request, seq: int, principal: OpsPrincipal
 
 @router.delete("/dead-letters/{seq}", operation_id="ops-discard_dead_letter", status_code=204,
                summary="Discard a dead-lettered event for good")
-async def discard_dead_letter(request: Request, seq: int, principal: OpsPrincipal) -> Response:
+async def discard_dead_letter(request: Request, seq: Seq, principal: OpsPrincipal) -> Response:
     store = _store(request)
     if await store.get(seq) is None:
         raise not_found("dead letter", "死信")

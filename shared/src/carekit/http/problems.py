@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import get_route_path
 
 from carekit.logging import get_logger
 
@@ -156,6 +158,18 @@ _TITLES = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own `Allow` names only the first route
+    it met, and FastAPI makes a route per method (`GET /v1/notes` and `POST /v1/notes` are two)."""
+    path = get_route_path(request.scope)
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -176,9 +190,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title, title_zh, slug = _TITLES.get(exc.status_code, ("Error", "错误", f"http-{exc.status_code}"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        error = ProblemError(
-            exc.status_code, slug, title, detail, title_zh, title_zh, headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        error = ProblemError(exc.status_code, slug, title, detail, title_zh, title_zh, headers=headers)
         return problem_response(request, error)
 
     @app.exception_handler(Exception)
