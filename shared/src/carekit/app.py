@@ -11,6 +11,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from carekit.events.consumer import Subscription
 from carekit.http import health, me, ops
+from carekit.http.control_characters import ControlCharacterMiddleware
 from carekit.http.idempotency import IdempotencyMiddleware
 from carekit.http.middleware import RequestContextMiddleware
 from carekit.http.problems import install_problem_handlers
@@ -79,6 +80,8 @@ def create_service_app(
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(IdempotencyMiddleware)
+    # Outside the idempotency keys: a refused request claims no key, so its corrected retry may reuse it.
+    app.add_middleware(ControlCharacterMiddleware)
     app.add_middleware(RequestContextMiddleware, service_name=settings.service_name)
     app.include_router(health.router)
     app.include_router(me.router)

@@ -58,12 +58,29 @@ async def test_path_validation_error(kit, tokens) -> None:
     assert body["errors"][0]["field"] == "path.note_id"
 
 
-async def test_malformed_json_is_422(kit, tokens) -> None:
-    response = await kit.client.post(
-        "/v1/notes", content=b'{"region": "360702001001", "body": ',
+async def post_raw(kit, tokens, content: bytes):  # noqa: ANN201
+    return await kit.client.post(
+        "/v1/notes", content=content,
         headers={**tokens.headers(roles=["caseworker"], region="36"), "content-type": "application/json"})
-    body = assert_problem(response, 422, "validation-error")
-    assert body["errors"][0]["message_zh"] == "JSON 格式错误"
+
+
+async def test_malformed_json_is_422_naming_line_and_column(kit, tokens) -> None:
+    response = await post_raw(kit, tokens, b'{"region": "360702001001" "body": "x"}')
+    body = assert_problem(response, 422, "invalid-json")
+    assert body["errors"] == [{
+        "field": "body",
+        "message": "Invalid JSON at line 1, column 27: Expecting ',' delimiter",
+        "message_zh": "JSON 格式错误：第 1 行第 27 列，缺少逗号分隔符",
+    }]
+    assert "line 1, column 27" in body["detail"] and "body.26" not in body["detail"]
+    assert "第 1 行第 27 列" in body["detail_zh"]
+
+
+async def test_malformed_json_on_a_later_line(kit, tokens) -> None:
+    response = await post_raw(kit, tokens, b'{\n  "region": "360702001001",\n  "body": \n')
+    body = assert_problem(response, 422, "invalid-json")
+    assert body["errors"][0]["field"] == "body"
+    assert body["errors"][0]["message"] == "Invalid JSON at line 4, column 1: Expecting value"
 
 
 async def test_json_array_instead_of_object_is_422(kit, tokens) -> None:

@@ -130,6 +130,41 @@ _ZH_BY_ERROR_TYPE = {
 }
 
 
+# Python's JSON parser's messages, for people who read Chinese.
+_ZH_BY_JSON_MESSAGE = {
+    "Expecting value": "此处应为一个值",
+    "Expecting ',' delimiter": "缺少逗号分隔符",
+    "Expecting ':' delimiter": "缺少冒号分隔符",
+    "Expecting property name enclosed in double quotes": "字段名应使用双引号",
+    "Unterminated string starting at": "字符串没有结束引号",
+    "Invalid control character at": "字符串中含有未转义的控制字符",
+    "Invalid \\escape": "无效的转义序列",
+    "Invalid \\uXXXX escape": "无效的 \\uXXXX 转义序列",
+    "Extra data": "JSON 结束后还有多余内容",
+}
+
+
+def _json_syntax_error(exc: RequestValidationError) -> tuple[ProblemError, FieldError] | None:
+    """The body's JSON syntax error with its line and column (FastAPI gives a character offset as the
+    field, `body.18`, which reads as a field name)."""
+    err = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+    if err is None:
+        return None
+    loc = err.get("loc", ())
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+    doc = exc.body if isinstance(exc.body, str) else ""
+    line, column = doc.count("\n", 0, pos) + 1, pos - doc.rfind("\n", 0, pos)
+    reason = str(err.get("ctx", {}).get("error") or "syntax error")
+    reason_zh = next((zh for en, zh in _ZH_BY_JSON_MESSAGE.items() if reason.startswith(en)), "语法错误")
+    where, where_zh = f"at line {line}, column {column}: {reason}", f"第 {line} 行第 {column} 列，{reason_zh}"
+    problem = ProblemError(
+        422, "invalid-json", "Invalid JSON",
+        f"The request body is not valid JSON ({where}). Correct it and send the request again.",
+        "JSON 格式错误", f"请求体不是有效的 JSON（{where_zh}）。请更正后重新提交。",
+    )
+    return problem, FieldError(field="body", message=f"Invalid JSON {where}", message_zh=f"JSON 格式错误：{where_zh}")
+
+
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     errors = []
     for err in exc.errors():
@@ -177,6 +212,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        syntax = _json_syntax_error(exc)
+        if syntax is not None:
+            return problem_response(request, syntax[0], [syntax[1]])
         errors = _field_errors(exc)
         fields = ", ".join(e.field for e in errors)
         error = ProblemError(
