@@ -31,13 +31,13 @@ async def relief(migrated_database, nats_url) -> AsyncIterator:  # noqa: ANN001
         yield client
 
 
-async def open_accounts(app, *accounts: tuple[str, str, bool]) -> None:  # noqa: ANN001
-    """Open ledger accounts (code, kind, guarded) straight through the service layer."""
+async def open_accounts(app, *accounts: tuple[str, str, bool], region: str | None = COUNTY) -> None:  # noqa: ANN001
+    """Open ledger accounts (code, kind, guarded) of `region` straight through the service layer."""
     from relief.service.ledger import ensure_account
 
     async with app.state.runtime.uow() as uow:
         for code, kind, guarded in accounts:
-            await ensure_account(uow.session, code, kind, code, code, guarded=guarded)
+            await ensure_account(uow.session, code, kind, code, code, guarded=guarded, region=region)
         await uow.commit()
 
 
@@ -103,6 +103,19 @@ async def registry_people(migrated_database, nats_url, tokens) -> AsyncIterator[
             )
             assert r.status_code == 201, r.text
         yield base, people
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def relief_and_registry(migrated_database, nats_url, registry_people) -> AsyncIterator:  # noqa: ANN001
+    """The relief app asking the REAL registry (served on a port) about households; `client.people`
+    are the registry's persons, each the head of a household of VILLAGE (the last one died)."""
+    base, people = registry_people
+    url = await migrated_database("relief")
+    app = create_app(relief_settings(url, nats_url, registry_url=base))
+    async with running(app) as client:
+        client.app = app
+        client.people = people
+        yield client
 
 
 async def publish_cycle(

@@ -46,6 +46,7 @@ def create_app(settings: ReliefSettings | None = None) -> FastAPI:
             )
             app.state.payment_provider = provider
             registry = RegistryClient.from_settings(settings)
+            app.state.registry = registry
             sender = Sender(
                 app.state.runtime,
                 provider,

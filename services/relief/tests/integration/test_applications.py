@@ -1,4 +1,5 @@
-"""Emergency relief end to end on real PostgreSQL and NATS: steps, ledger, events, priority, queue."""
+"""Emergency relief end to end on real PostgreSQL and NATS, households from the real registry: steps,
+ledger, events, priority, queue."""
 
 import asyncio
 import json
@@ -9,6 +10,11 @@ import pytest
 from relief_support import COUNTY, VILLAGE
 
 from carekit.events.envelope import new_event
+
+
+@pytest.fixture
+def relief(relief_and_registry):  # noqa: ANN001, ANN201 - households come from the real registry
+    return relief_and_registry
 
 
 @pytest.fixture
@@ -38,11 +44,12 @@ async def _fund(relief, fm: dict, amount: int) -> None:  # noqa: ANN001
     assert r.status_code == 201, r.text
 
 
-def _body(amount: int, household: uuid.UUID | None = None, **extra) -> dict:  # noqa: ANN003
+def _body(relief, amount: int, member: int = 0, **extra) -> dict:  # noqa: ANN001, ANN003
+    """An application for the registry's household of person `member`, by that person."""
+    person = relief.people[member]
     return {
-        "household_id": str(household or uuid.uuid4()),
-        "applicant_person_id": str(uuid.uuid4()),
-        "region_code": VILLAGE,
+        "household_id": person["household_id"],
+        "applicant_person_id": person["id"],
         "reason_code": "child_died",
         "amount_fen": amount,
     } | extra
@@ -57,7 +64,7 @@ async def test_application_path_with_second_approver_and_ledger(relief, people, 
         seen.append(json.loads(msg.data))
 
     sub = await nc.subscribe("relief.application.>", cb=collect)
-    created = await relief.post("/v1/applications", headers=people["cw"], json=_body(800_000))
+    created = await relief.post("/v1/applications", headers=people["cw"], json=_body(relief, 800_000))
     assert created.status_code == 201, created.text
     app_id = created.json()["id"]
     assert created.json()["approvals_needed"] == 2
@@ -107,7 +114,7 @@ async def test_approval_refused_when_fund_is_short(relief, people) -> None:  # n
     await _fund(relief, people["fm"], 1)
     fund = (await relief.get("/v1/funds/care_fund", headers=people["fm"])).json()
     app_id = (
-        await relief.post("/v1/applications", headers=people["cw"], json=_body(fund["available_fen"] + 1))
+        await relief.post("/v1/applications", headers=people["cw"], json=_body(relief, fund["available_fen"] + 1))
     ).json()["id"]
     await relief.post(f"/v1/applications/{app_id}/review", headers=people["township"], json={})
     await relief.post(f"/v1/applications/{app_id}/approve", headers=people["county1"], json={})
@@ -118,9 +125,9 @@ async def test_approval_refused_when_fund_is_short(relief, people) -> None:  # n
 
 
 async def test_priority_from_entitlements_orders_the_queue(relief, people, nats_url) -> None:  # noqa: ANN001
-    bereaved = uuid.uuid4()
-    plain = await relief.post("/v1/applications", headers=people["cw"], json=_body(1000))
-    flagged = await relief.post("/v1/applications", headers=people["cw"], json=_body(1000, household=bereaved))
+    bereaved = uuid.UUID(relief.people[1]["household_id"])
+    plain = await relief.post("/v1/applications", headers=people["cw"], json=_body(relief, 1000, member=2))
+    flagged = await relief.post("/v1/applications", headers=people["cw"], json=_body(relief, 1000, member=1))
     assert flagged.json()["priority"] is False
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
@@ -149,14 +156,14 @@ async def test_priority_from_entitlements_orders_the_queue(relief, people, nats_
 
 
 async def test_bad_applications(relief, people, tokens) -> None:  # noqa: ANN001
-    for body in (_body(0), _body(-5), _body(100, reason_code="fine"), _body(100, region_code="3607")):
+    await _fund(relief, people["fm"], 1000)
+    for body in (_body(relief, 0), _body(relief, -5), _body(relief, 100, reason_code="fine")):
         r = await relief.post("/v1/applications", headers=people["cw"], json=body)
         assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
-    outside = await relief.post("/v1/applications", headers=people["cw"], json=_body(100, region_code="360703001001"))
-    assert outside.status_code == 404
-    citizen_id = str(uuid.uuid4())
+    citizen_id = relief.people[0]["id"]
     citizen = tokens.headers(roles=["citizen"], sub=citizen_id)
-    ok = await relief.post("/v1/applications", headers=citizen, json=_body(100, applicant_person_id=citizen_id))
+    ok = await relief.post("/v1/applications", headers=citizen, json=_body(relief, 100))
     assert ok.status_code == 201, ok.text
-    other = await relief.post("/v1/applications", headers=citizen, json=_body(100))
+    assert ok.json()["region_code"] == VILLAGE
+    other = await relief.post("/v1/applications", headers=citizen, json=_body(relief, 100, member=1))
     assert other.status_code == 403

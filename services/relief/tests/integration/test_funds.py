@@ -104,8 +104,11 @@ async def test_funds_named_as_the_policy_library_names_them(relief, manager) -> 
     body = {"kind": "care_fund", "name_zh": "奖励扶助资金", "name_en": "Reward assistance", "region": COUNTY}
     opened = await relief.post("/v1/funds", headers=manager, json=body | {"code": "FP-REWARD"})
     assert opened.status_code == 201, opened.text
-    funded = await relief.post("/v1/funds/FP-REWARD/allocations", headers=manager,
-                               json={"amount_fen": 500_000, "document_no": "章财社〔2026〕13号"})
+    funded = await relief.post(
+        "/v1/funds/FP-REWARD/allocations",
+        headers=manager,
+        json={"amount_fen": 500_000, "document_no": "章财社〔2026〕13号"},
+    )
     assert funded.status_code == 201, funded.text
     for bad in ("fp reward", "-FP", "基金", "F"):
         refused = await relief.post("/v1/funds", headers=manager, json=body | {"code": bad})

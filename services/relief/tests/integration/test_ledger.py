@@ -4,7 +4,7 @@ import asyncio
 import uuid
 
 import pytest
-from relief_support import open_accounts
+from relief_support import COUNTY, open_accounts
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
@@ -15,12 +15,12 @@ from relief.service.ledger import Reservation, reserve_many, settle_many
 
 @pytest.fixture
 def manager(tokens) -> dict[str, str]:  # noqa: ANN001
-    return tokens.headers(roles=["fund_manager"], sub="fm-1")
+    return tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fm-1")
 
 
 @pytest.fixture
 def auditor(tokens) -> dict[str, str]:  # noqa: ANN001
-    return tokens.headers(roles=["auditor"], sub="au-1")
+    return tokens.headers(roles=["auditor"], region=COUNTY, sub="au-1")
 
 
 async def fund(relief, manager, code: str, amount: int) -> None:  # noqa: ANN001

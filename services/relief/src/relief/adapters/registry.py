@@ -1,4 +1,5 @@
-"""The registry, asked at send time for payees' names, bank cards and whether they are alive (contract C1).
+"""The registry (contract C1): asked at send time for payees' names, bank cards and whether they are
+alive, and at application time for a household's region and members.
 
 Calls carry this service's own token with the `pii:read` scope. Names and cards are kept in memory
 for the chunk being sent and never written to this service's tables, events or logs (only the
@@ -6,6 +7,9 @@ masked name for public posting is stored).
 """
 
 import asyncio
+import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +33,16 @@ class Payee:
     died_on: date | None
 
 
+@dataclass(frozen=True)
+class Household:
+    """What the registry says of a household today: where it is registered and who lives in it."""
+
+    id: uuid.UUID
+    division_code: str
+    residence_division_code: str | None
+    living_members: frozenset[uuid.UUID]
+
+
 class RegistryUnavailable(Exception):
     """The registry did not answer as it should; the payments stay where they are and are tried again."""
 
@@ -38,10 +52,38 @@ def registry_tokens(settings: ServiceSettings) -> ServiceTokenSource | None:
     return build_service_tokens(settings, scopes=(PII_READ,))
 
 
+class TtlCache:
+    """A few answers kept for a short while, the oldest dropped first beyond `size`."""
+
+    def __init__(self, seconds: float, size: int) -> None:
+        self._seconds, self._size = seconds, size
+        self._items: OrderedDict[object, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: object) -> object | None:
+        found = self._items.get(key)
+        if found is None or found[0] < time.monotonic():
+            self._items.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: object, value: object) -> None:
+        self._items[key] = (time.monotonic() + self._seconds, value)
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+HOUSEHOLD_CACHE_SECONDS = 30.0
+HOUSEHOLD_CACHE_SIZE = 2048
+HOUSEHOLD_TIMEOUT_SECONDS = 5.0
+
+
 class RegistryClient:
     def __init__(self, client: httpx.AsyncClient, chunk_size: int = BATCH_LIMIT) -> None:
         self._client = client
         self._chunk = min(chunk_size, BATCH_LIMIT)
+        # only households found are kept: one registered a moment ago is seen at once
+        self._households = TtlCache(HOUSEHOLD_CACHE_SECONDS, HOUSEHOLD_CACHE_SIZE)
 
     @classmethod
     def from_settings(cls, settings, transport: httpx.AsyncBaseTransport | None = None) -> "RegistryClient":  # noqa: ANN001
@@ -57,6 +99,30 @@ class RegistryClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    async def household(self, household_id: uuid.UUID) -> Household | None:
+        """The household as the registry knows it today (None: it does not know it), asked with this
+        service's token, which sees every region; answers are kept for half a minute."""
+        cached = self._households.get(household_id)
+        if isinstance(cached, Household):
+            return cached
+        try:
+            response = await self._client.get(f"/v1/households/{household_id}", timeout=HOUSEHOLD_TIMEOUT_SECONDS)
+        except httpx.HTTPError as exc:
+            raise RegistryUnavailable(type(exc).__name__) from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RegistryUnavailable(f"registry answered {response.status_code}")
+        body = response.json()
+        found = Household(
+            household_id,
+            body["division_code"],
+            body.get("residence_division_code"),
+            frozenset(uuid.UUID(m["id"]) for m in body["members"] if m.get("alive", True)),
+        )
+        self._households.put(household_id, found)
+        return found
 
     async def payees(self, person_ids: Sequence[str]) -> dict[str, Payee]:
         """Name, bank card and life status of each person the registry knows (absent ones are missing).

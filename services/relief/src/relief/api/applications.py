@@ -5,13 +5,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from carekit.auth.deps import check_jurisdiction
 from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
-from relief.api.deps import Applicant, Approver, CaseReader, FundManager, SettingsDep, ledger_problem
+from relief.adapters.registry import RegistryUnavailable
+from relief.api.deps import (
+    FUND_CODE,
+    MAX_OFFSET,
+    Applicant,
+    Approver,
+    CaseReader,
+    FundManager,
+    RegistryDep,
+    SettingsDep,
+    ledger_problem,
+)
 from relief.domain.applications import ApplicationError, waited_hours
 from relief.domain.ledger import LedgerError
 from relief.service import applications as service
@@ -19,21 +29,21 @@ from relief.service.funds import fund_row
 
 router = APIRouter(tags=["applications"], responses=PROBLEM_RESPONSES)
 
-VILLAGE = r"^[0-9]{12}$"
 Reason = Literal["child_died", "disability", "accident", "serious_illness", "disaster"]
 
 
 class ApplicationBase(BaseModel):
-    household_id: uuid.UUID
-    applicant_person_id: uuid.UUID
-    region_code: str = Field(pattern=VILLAGE, description="The household's 12-digit village code")
+    household_id: uuid.UUID = Field(description="The household in the registry")
+    applicant_person_id: uuid.UUID = Field(description="A living member of that household in the registry")
     reason_code: Reason
     amount_fen: int = Field(gt=0, le=10**10, description="Integer fen, positive")
-    fund_code: str = "care_fund"
+    fund_code: str = Field(default="care_fund", pattern=FUND_CODE, description="A fund of the household's region")
     description: str = Field(default="", max_length=2000)
 
 
 class ApplicationCreate(ApplicationBase):
+    # the region is the registry's, never the client's: a body still naming one is refused, not ignored
+    model_config = ConfigDict(extra="forbid")
     priority: bool | None = Field(
         default=None, description="Priority family marker; default: the entitlements' relief-priority flag"
     )
@@ -47,6 +57,7 @@ class StepPublic(BaseModel):
 
 
 class ApplicationPublic(ApplicationBase):
+    region_code: str = Field(description="The household's 12-digit village code, as the registry has it")
     id: uuid.UUID
     priority: bool
     status: str
@@ -68,6 +79,7 @@ def _public(row, sla_hours: int, steps: list | None = None) -> ApplicationPublic
     waited = waited_hours(row.created_at, end)
     return ApplicationPublic(
         **{k: getattr(row, k) for k in ApplicationBase.model_fields},
+        region_code=row.region_code,
         id=row.id,
         priority=row.priority,
         status=row.status,
@@ -81,9 +93,36 @@ def _public(row, sla_hours: int, steps: list | None = None) -> ApplicationPublic
     )
 
 
+_TITLES = {403: ("Forbidden", "无权操作"), 404: ("Not found", "未找到"), 409: ("Conflict", "冲突")}
+
+
 def _problem(exc: ApplicationError) -> ProblemError:
-    title = {403: ("Forbidden", "无权操作"), 409: ("Conflict", "冲突")}.get(exc.status, ("Invalid", "无效"))
-    return ProblemError(exc.status, exc.code, title[0], exc.message, title[1], exc.zh)
+    title = _TITLES.get(exc.status, ("Invalid", "无效"))
+    extensions = {"field": exc.field} if exc.field else {}
+    return ProblemError(exc.status, exc.code, title[0], exc.message, title[1], exc.zh, extensions=extensions)
+
+
+REGISTRY_UNAVAILABLE = ProblemError(
+    503,
+    "registry-unavailable",
+    "Registry unavailable",
+    "The registry could not confirm the household and applicant; nothing was written. Try again shortly.",
+    "户籍登记服务不可用",
+    "暂时无法向户籍登记服务核实该户及申请人，未作任何记录，请稍后重试。",
+    headers={"Retry-After": "5"},
+)
+
+
+def _unknown_fund(code: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "unknown-fund",
+        "Unknown fund",
+        f"No fund {code} (fund_code) serves this household's region.",
+        "基金不存在",
+        f"该户所在辖区没有基金 {code}（fund_code）。",
+        extensions={"field": "fund_code"},
+    )
 
 
 @router.post(
@@ -91,30 +130,32 @@ def _problem(exc: ApplicationError) -> ProblemError:
     response_model=ApplicationPublic,
     status_code=201,
     summary="Apply for emergency relief for a household",
+    responses={503: PROBLEM_RESPONSES[422] | {"description": "The registry could not be asked; nothing written"}},
 )
 async def create_application(
-    body: ApplicationCreate, principal: Applicant, uow: UowDep, settings: SettingsDep
+    body: ApplicationCreate, principal: Applicant, uow: UowDep, settings: SettingsDep, registry: RegistryDep
 ) -> ApplicationPublic:
-    """Caseworkers apply within their region. A citizen applies for themself (their token's `sub` is
-    their person id) and may not set the priority marker."""
-    if principal.has_any(Role.CASEWORKER):
-        check_jurisdiction(principal, body.region_code, "household", "家庭")
-    elif str(body.applicant_person_id) != principal.sub or body.priority is not None:
+    """The registry is asked whether the household exists and the applicant lives in it; the region is
+    the household's there. Caseworkers apply for households registered in their region (404 otherwise).
+    A citizen applies for themself (their token's `sub` is their person id), for their own household,
+    and may not set the priority marker."""
+    if not principal.has_any(Role.CASEWORKER) and (
+        str(body.applicant_person_id) != principal.sub or body.priority is not None
+    ):
         raise forbidden(
             "A citizen applies only for themself, without a priority marker.",
             "居民只能为本人申请，且不得自行标注优先。",
         )
+    try:
+        region = await service.household_region(registry, principal, body.household_id, body.applicant_person_id)
+    except RegistryUnavailable as exc:
+        raise REGISTRY_UNAVAILABLE from exc
+    except ApplicationError as exc:
+        raise _problem(exc) from exc
     fund = await fund_row(uow.session, body.fund_code)
-    if fund is None:
-        raise ProblemError(
-            422,
-            "unknown-fund",
-            "Unknown fund",
-            f"No fund {body.fund_code}.",
-            "基金不存在",
-            f"基金 {body.fund_code} 不存在。",
-        )
-    new = service.NewApplication(**body.model_dump(exclude={"priority"}), priority=body.priority)
+    if fund is None or not region.startswith(fund.region):
+        raise _unknown_fund(body.fund_code)
+    new = service.NewApplication(**body.model_dump(exclude={"priority"}), region_code=region, priority=body.priority)
     application_id = await service.submit(uow, new, principal.sub, settings.second_approval_above_fen)
     await uow.commit()
     row = await service.get_row(uow, application_id)
@@ -132,12 +173,26 @@ async def list_applications(
     settings: SettingsDep,
     status: Annotated[list[Literal["submitted", "reviewed", "approved", "paid", "refused"]] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[ApplicationPublic]:
     statuses = status or ["submitted", "reviewed"]
-    rows = await service.queue(uow, list(statuses), limit * 4 + offset, 0)
-    visible = [r for r in rows if _may_see(principal, r)]
-    return [_public(r, settings.application_sla_hours) for r in visible[offset : offset + limit]]
+    seen = _seen_by(principal)
+    if seen is None:
+        return []
+    rows = await service.queue(uow, list(statuses), limit, offset, seen)
+    return [_public(r, settings.application_sla_hours) for r in rows]
+
+
+def _seen_by(principal: Principal) -> service.Seen | None:
+    """What the caller may see: a citizen their own applications, staff their region's (None: nothing)."""
+    if principal.is_service:
+        return service.Seen()
+    if principal.roles == {Role.CITIZEN}:
+        try:
+            return service.Seen(applicant=uuid.UUID(principal.sub))
+        except ValueError:
+            return None
+    return service.Seen(region=principal.region) if principal.region else None
 
 
 def _may_see(principal: Principal, row) -> bool:  # noqa: ANN001

@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from carekit.auth.deps import check_jurisdiction, require_roles
+from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
-from relief.api.deps import FundManager, FundReader, TodayDep
+from relief.api.deps import FundManager, FundReader, TodayDep, sees_region
 from relief.service.batches import BatchError, approve_batch, reserve_batch
 
 router = APIRouter(tags=["batches"], responses=PROBLEM_RESPONSES)
@@ -82,9 +82,8 @@ async def _batch(uow: UowDep, principal: Principal, batch_id: uuid.UUID, *, lock
             {"id": batch_id},
         )
     ).first()
-    if row is None:
+    if row is None or not sees_region(principal, row.region):  # a batch is its fund's region's
         raise not_found("batch", "批次")
-    check_jurisdiction(principal, (row.region or "").ljust(12, "0") if row.region else "", "batch", "批次")
     return row
 
 
@@ -124,18 +123,15 @@ async def _public(uow: UowDep, row) -> BatchPublic:  # noqa: ANN001
 async def list_batches(
     principal: FundReader, uow: UowDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> list[BatchPublic]:
-    ids = (
-        (await uow.session.execute(text("SELECT id FROM batches ORDER BY created_at DESC LIMIT :l"), {"l": limit}))
-        .scalars()
-        .all()
+    rows = await uow.session.execute(
+        text(
+            "SELECT b.id, f.region FROM batches b LEFT JOIN funds f ON f.code = b.fund_code "
+            "WHERE CAST(:all AS boolean) OR starts_with(rpad(f.region, 12, '0'), :region) "
+            "ORDER BY b.created_at DESC LIMIT :l"
+        ),
+        {"l": limit, "all": principal.is_service, "region": principal.region or "-"},
     )
-    out = []
-    for batch_id in ids:
-        try:
-            out.append(await _public(uow, await _batch(uow, principal, batch_id)))
-        except ProblemError:
-            continue
-    return out
+    return [await _public(uow, await _batch(uow, principal, r.id)) for r in rows.all()]
 
 
 @router.get("/v1/batches/{batch_id}", response_model=BatchPublic, summary="One batch with counts by status")

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
 from carekit.http.problems import ProblemError
+from relief.adapters.registry import RegistryClient
 from relief.domain.ledger import LedgerError
 from relief.settings import ReliefSettings
 
@@ -29,6 +30,16 @@ async def get_settings(request: Request) -> ReliefSettings:
     return request.app.state.settings
 
 
+async def get_registry(request: Request) -> RegistryClient:
+    return request.app.state.registry
+
+
+# The policy library names its funds in upper case with hyphens (FP-REWARD); cycles arrive with those codes.
+FUND_CODE = r"^[A-Za-z][A-Za-z0-9_-]{1,47}$"
+
+MAX_OFFSET = 1_000_000  # a page further than this is no page anyone reads (and bigger numbers overflow SQL)
+
+RegistryDep = Annotated[RegistryClient, Depends(get_registry)]
 SettingsDep = Annotated[ReliefSettings, Depends(get_settings)]
 TodayDep = Annotated[date, Depends(get_today)]
 FundManager = Annotated[Principal, Depends(require_roles(Role.FUND_MANAGER))]
@@ -39,6 +50,20 @@ Approver = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
 CaseReader = Annotated[
     Principal, Depends(require_roles(Role.CASEWORKER, Role.APPROVER, Role.AUDITOR, Role.FUND_MANAGER, Role.CITIZEN))
 ]
+
+
+def sees_region(principal: Principal, region: str | None) -> bool:
+    """Whether a record of `region` (a division-code prefix; None: of no region) is the caller's to see.
+    A record of no region, like the ledger's shared accounts from before regions, only services see."""
+    if principal.is_service:
+        return True
+    return region is not None and principal.covers(region.ljust(12, "0"))
+
+
+def scope_region(principal: Principal) -> str | None:
+    """The region an invariant check covers: None (everything) for services; "-" (nothing) without one."""
+    return None if principal.is_service else principal.region or "-"
+
 
 _STATUS = {
     "insufficient-funds": 422,

@@ -12,7 +12,7 @@ from carekit.auth.deps import check_jurisdiction
 from carekit.auth.principal import Principal
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
-from relief.api.deps import FundManager, FundReader, TodayDep, ledger_problem
+from relief.api.deps import FUND_CODE, MAX_OFFSET, FundManager, FundReader, TodayDep, ledger_problem, sees_region
 from relief.domain.funds import checked_uscc
 from relief.domain.ledger import LedgerError
 from relief.service.funds import DonationIn, allocate, fund_row, fund_statement, open_fund, record_donation
@@ -24,8 +24,7 @@ Fen = Annotated[int, Field(gt=0, le=10**13, description="Integer fen (1 yuan = 1
 
 
 class FundBase(BaseModel):
-    # The policy library names its funds in upper case with hyphens (FP-REWARD); cycles arrive with those codes.
-    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{1,47}$", examples=["care_fund", "FP-REWARD"])
+    code: str = Field(pattern=FUND_CODE, examples=["care_fund", "FP-REWARD"])
     kind: Literal["care_fund", "public_welfare", "budget_line"]
     name_zh: str = Field(min_length=1, max_length=100)
     name_en: str = Field(min_length=1, max_length=100)
@@ -111,9 +110,8 @@ def _public(row) -> FundPublic:  # noqa: ANN001
 
 async def _fund(uow: UowDep, principal: Principal, code: str):  # noqa: ANN202
     row = await fund_row(uow.session, code)
-    if row is None:
+    if row is None or not sees_region(principal, row.region):
         raise not_found("fund", "基金")
-    check_jurisdiction(principal, row.region, "fund", "基金")
     return row
 
 
@@ -146,7 +144,7 @@ async def create_fund(body: FundCreate, principal: FundManager, uow: UowDep) -> 
 async def list_funds(principal: FundReader, uow: UowDep) -> list[FundPublic]:
     codes = (await uow.session.execute(text("SELECT code FROM funds ORDER BY code"))).scalars().all()
     rows = [await fund_row(uow.session, c) for c in codes]
-    return [_public(r) for r in rows if principal.covers(r.region.ljust(12, "0"))]
+    return [_public(r) for r in rows if sees_region(principal, r.region)]
 
 
 @router.get("/v1/funds/{code}", response_model=FundPublic, summary="One fund and its balances")
@@ -163,12 +161,13 @@ async def get_fund(code: str, principal: FundReader, uow: UowDep) -> FundPublic:
 async def create_allocation(
     code: str, body: AllocationCreate, principal: FundManager, uow: UowDep, today: TodayDep
 ) -> AllocationPublic:
-    await _fund(uow, principal, code)
+    fund = await _fund(uow, principal, code)
     on = body.allocated_on or today
     try:
         allocation_id = await allocate(
             uow.session,
             fund=code,
+            region=fund.region,
             amount_fen=body.amount_fen,
             document_no=body.document_no,
             allocated_on=on,
@@ -191,11 +190,18 @@ async def create_allocation(
 async def create_donation(
     code: str, body: DonationCreate, principal: FundManager, uow: UowDep, today: TodayDep
 ) -> DonationPublic:
-    await _fund(uow, principal, code)
+    fund = await _fund(uow, principal, code)
     try:
         uscc = checked_uscc(body.uscc) if body.donor_kind == "organisation" else None
         donation = DonationIn(
-            code, body.donor_kind, body.donor_name, uscc, body.amount_fen, body.received_on or today, body.memo
+            code,
+            fund.region,
+            body.donor_kind,
+            body.donor_name,
+            uscc,
+            body.amount_fen,
+            body.received_on or today,
+            body.memo,
         )
         donation_id, receipt = await record_donation(uow.session, donation, principal.sub)
     except LedgerError as exc:
@@ -215,7 +221,7 @@ async def list_donations(
     principal: FundReader,
     uow: UowDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[DonationPublic]:
     await _fund(uow, principal, code)
     rows = await uow.session.execute(

@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
 from relief.adapters.payments.bank_file import parse_result_file
 from relief.adapters.payments.base import ProviderRejected, ProviderTimeout
-from relief.api.deps import LedgerReader, TodayDep
+from relief.api.deps import LedgerReader, TodayDep, scope_region, sees_region
 from relief.domain.reconciliation import Theirs
 from relief.service import reconciliation
 
@@ -74,7 +75,14 @@ async def reconcile_statement(
     theirs = [Theirs(ln.end_to_end_id, ln.state, ln.amount_fen) for ln in lines]
     apply = body.apply and principal.has_any("fund_manager")
     run_id, result, applied = await reconciliation.run(
-        uow, theirs=theirs, day=day, source=body.source, actor=principal.sub, apply=apply, statement=True
+        uow,
+        theirs=theirs,
+        day=day,
+        source=body.source,
+        actor=principal.sub,
+        apply=apply,
+        statement=True,
+        region=scope_region(principal),
     )
     await uow.commit()
     return _public(run_id, day, body.source, result, applied)
@@ -108,6 +116,7 @@ async def reconcile_result_file(
         actor=principal.sub,
         apply=apply and principal.has_any("fund_manager"),
         statement=False,
+        region=scope_region(principal),
     )
     await uow.commit()
     return _public(run_id, today, "bank_result_file", result, applied)
@@ -115,10 +124,8 @@ async def reconcile_result_file(
 
 @router.get("/v1/reconciliations/{run_id}", response_model=ReconciliationPublic, summary="One reconciliation run")
 async def get_reconciliation(run_id: uuid.UUID, principal: LedgerReader, uow: UowDep) -> ReconciliationPublic:
-    from sqlalchemy import text
-
     row = (await uow.session.execute(text("SELECT * FROM reconciliations WHERE id = :id"), {"id": run_id})).first()
-    if row is None:
+    if row is None or not sees_region(principal, row.region):
         raise not_found("reconciliation", "对账记录")
     items = row.items
     return ReconciliationPublic(

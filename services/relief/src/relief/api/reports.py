@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES
-from relief.api.deps import FundReader
+from relief.api.deps import FundReader, sees_region
 
 router = APIRouter(tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -72,4 +72,4 @@ async def fund_balances(principal: FundReader, uow: UowDep) -> list[FundBalance]
             "FROM funds f JOIN ledger_accounts a ON a.code = f.account_code ORDER BY f.code"
         )
     )
-    return [FundBalance.model_validate(dict(r._mapping)) for r in rows if principal.covers(r.region.ljust(12, "0"))]
+    return [FundBalance.model_validate(dict(r._mapping)) for r in rows if sees_region(principal, r.region)]

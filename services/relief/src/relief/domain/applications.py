@@ -37,9 +37,40 @@ REASONS = {
 
 
 class ApplicationError(Exception):
-    def __init__(self, code: str, message: str, zh: str, status: int = 409) -> None:
+    def __init__(self, code: str, message: str, zh: str, status: int = 409, field: str | None = None) -> None:
         super().__init__(message)
-        self.code, self.message, self.zh, self.status = code, message, zh, status
+        self.code, self.message, self.zh, self.status, self.field = code, message, zh, status, field
+
+
+def household_not_found() -> ApplicationError:
+    """Unknown to the registry, or outside the caller's jurisdiction: the same answer, no hint."""
+    return ApplicationError(
+        "not-found",
+        "No household with this household_id exists or you may not see it.",
+        "该户（household_id）不存在，或您无权查看。",
+        status=404,
+        field="household_id",
+    )
+
+
+def applicant_region(
+    division_code: str | None, living_members: frozenset, applicant: object, *, citizen: bool, covers: bool
+) -> str:
+    """The application's region, taken from the registry's household (division_code None: unknown).
+
+    Staff apply for households registered in their region; a citizen only for their own household."""
+    allowed = applicant in living_members if citizen else covers
+    if division_code is None or not allowed:
+        raise household_not_found()
+    if applicant not in living_members:
+        raise ApplicationError(
+            "applicant-not-member",
+            "The applicant_person_id is not a living member of this household in the registry.",
+            "申请人（applicant_person_id）不是该户在册的在世成员。",
+            status=422,
+            field="applicant_person_id",
+        )
+    return division_code
 
 
 def approvals_needed(amount_fen: int, second_approval_above_fen: int) -> int:

@@ -8,18 +8,37 @@ from stdnum.exceptions import ValidationError
 
 from relief.domain.ledger import LedgerError
 
-BUDGET_ACCOUNT = "income:budget"  # the county budget: allocations are debited here
-DONATIONS_ACCOUNT = "income:donations"  # every donation is debited here
-RELIEF_EXPENSE_ACCOUNT = "expense:relief"  # emergency relief paid
+# The income and expense accounts are kept per region, the region of the fund they feed or pay from
+# (`income:budget:360702`): a county's staff see its own, never another county's money. Accounts named
+# without a region (`income:budget`) are those of the ledger before regions; they are left as they were.
+
+
+def _regional(code: str, region: str | None) -> str:
+    return f"{code}:{region}" if region else code
+
+
+def budget_account(region: str | None) -> str:
+    """The region's budget: allocations to its funds are debited here."""
+    return _regional("income:budget", region)
+
+
+def donations_account(region: str | None) -> str:
+    """Donations to the region's funds are debited here."""
+    return _regional("income:donations", region)
+
+
+def relief_expense_account(region: str | None) -> str:
+    """Emergency relief paid from the region's funds."""
+    return _regional("expense:relief", region)
 
 
 def fund_account(fund_code: str) -> str:
     return f"fund:{fund_code}"
 
 
-def expense_account(policy_code: str) -> str:
-    """Money paid out under one policy (a credit balance: the total disbursed)."""
-    return f"expense:{policy_code}"
+def expense_account(policy_code: str, region: str | None) -> str:
+    """Money paid out under one policy from the region's funds (a credit balance: the total disbursed)."""
+    return _regional(f"expense:{policy_code}", region)
 
 
 def receipt_number(received_on: date, sequence: int) -> str:

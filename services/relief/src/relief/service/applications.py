@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from carekit.auth.principal import Principal, Role
 from carekit.db.uow import UnitOfWork
+from relief.adapters.registry import RegistryClient
 from relief.domain import applications as rules
 from relief.domain.applications import Application, ApplicationError, Status
-from relief.domain.funds import RELIEF_EXPENSE_ACCOUNT, fund_account
+from relief.domain.funds import fund_account, relief_expense_account
 from relief.domain.ledger import Transfer, TransferKind
 from relief.events.outgoing import APPLICATION_EVENTS, relief_event
-from relief.service.ledger import create_transfer, ensure_account, settlement_id
+from relief.service.ledger import account_region, create_transfer, ensure_account, get_transfer, settlement_id
 
 COLUMNS = (
     "id, household_id, applicant_person_id, region_code, reason_code, amount_fen, fund_code, description, "
@@ -30,6 +32,21 @@ class NewApplication:
     fund_code: str
     description: str
     priority: bool | None  # an explicit marker from the caseworker; None: take the entitlements' flag
+
+
+async def household_region(
+    registry: RegistryClient, principal: Principal, household_id: uuid.UUID, applicant: uuid.UUID
+) -> str:
+    """The household's village code as the registry has it, once the caller may apply for it and the
+    applicant lives in it (ApplicationError otherwise; RegistryUnavailable when it cannot be asked)."""
+    household = await registry.household(household_id)
+    return rules.applicant_region(
+        household.division_code if household else None,
+        household.living_members if household else frozenset(),
+        applicant,
+        citizen=not principal.has_any(Role.CASEWORKER),
+        covers=household is not None and principal.covers(household.division_code),
+    )
 
 
 async def _record_step(uow: UnitOfWork, row, step: str, actor: str, comment: str | None) -> None:  # noqa: ANN001
@@ -127,12 +144,14 @@ async def act(uow: UnitOfWork, row, action: str, actor: str, comment: str | None
     elif action == "pay":
         rules.mark_paid(app, actor)
         step = "paid"
+        reserved = await get_transfer(uow.session, str(row.transfer_id))
         await create_transfer(
             uow.session,
             Transfer(
                 str(settlement_id(row.transfer_id, TransferKind.POST_PENDING)),
                 fund_account(row.fund_code),
-                RELIEF_EXPENSE_ACCOUNT,
+                # the reservation's own account: one made before accounts had regions has none in its name
+                reserved.credit_account if reserved else relief_expense_account(None),
                 row.amount_fen,
                 TransferKind.POST_PENDING,
                 str(row.transfer_id),
@@ -163,13 +182,18 @@ async def act(uow: UnitOfWork, row, action: str, actor: str, comment: str | None
 
 async def _reserve(uow: UnitOfWork, row) -> None:  # noqa: ANN001
     """The approved amount is reserved in the fund at once (a pending transfer), or approval fails."""
-    await ensure_account(uow.session, RELIEF_EXPENSE_ACCOUNT, "expense", "紧急救助支出", "Emergency relief paid")
+    fund = fund_account(row.fund_code)
+    region = await account_region(uow.session, fund)
+    expense = relief_expense_account(region)
+    await ensure_account(
+        uow.session, expense, "expense", f"紧急救助支出 {region}", f"Emergency relief paid {region}", region=region
+    )
     await create_transfer(
         uow.session,
         Transfer(
             str(row.id),
-            fund_account(row.fund_code),
-            RELIEF_EXPENSE_ACCOUNT,
+            fund,
+            expense,
             row.amount_fen,
             TransferKind.PENDING,
             None,
@@ -190,15 +214,25 @@ async def steps(uow: UnitOfWork, application_id: uuid.UUID) -> list:
     )
 
 
-async def queue(uow: UnitOfWork, statuses: list[str], limit: int, offset: int) -> list:
+@dataclass(frozen=True)
+class Seen:
+    """Whose applications a caller sees: those of one applicant, of one region, or (service) all."""
+
+    region: str | None = None
+    applicant: uuid.UUID | None = None
+
+
+async def queue(uow: UnitOfWork, statuses: list[str], limit: int, offset: int, seen: Seen) -> list:
     return list(
         (
             await uow.session.execute(
                 text(
                     f"SELECT {COLUMNS} FROM applications WHERE status = ANY(:s) "
+                    "AND (CAST(:region AS varchar) IS NULL OR starts_with(region_code, :region)) "
+                    "AND (CAST(:applicant AS uuid) IS NULL OR applicant_person_id = :applicant) "
                     "ORDER BY priority DESC, created_at, id LIMIT :l OFFSET :o"
                 ),
-                {"s": statuses, "l": limit, "o": offset},
+                {"s": statuses, "l": limit, "o": offset, "region": seen.region, "applicant": seen.applicant},
             )
         ).all()
     )

@@ -11,7 +11,7 @@ from carekit.logging import get_logger
 from relief.domain.disbursement import PaymentStatus, batch_shortfall_reason
 from relief.domain.funds import expense_account, fund_account
 from relief.domain.ledger import LedgerError
-from relief.service.ledger import available, ensure_account, reserve_selected
+from relief.service.ledger import account_region, available, ensure_account, reserve_selected
 
 log = get_logger(__name__)
 
@@ -135,8 +135,9 @@ async def reserve_batch(uow: UnitOfWork, batch_id: uuid.UUID) -> bool:
             f"批次当前状态为 {batch.status}，只有被拒绝的批次可重新预留。",
         )
     fund = fund_account(batch.fund_code)
-    credit = expense_account(batch.policy_code)
-    await ensure_account(s, credit, "expense", f"{batch.policy_code} 发放", f"{batch.policy_code} paid")
+    region = await account_region(s, fund)
+    credit = expense_account(batch.policy_code, region)
+    await ensure_account(s, credit, "expense", f"{batch.policy_code} 发放", f"{batch.policy_code} paid", region=region)
     params = {"batch": batch_id}
     try:
         await reserve_selected(

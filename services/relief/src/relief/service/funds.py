@@ -8,10 +8,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from relief.domain.funds import (
-    BUDGET_ACCOUNT,
-    DONATIONS_ACCOUNT,
     Statement,
     StatementLine,
+    budget_account,
+    donations_account,
     fund_account,
     receipt_number,
     statement,
@@ -20,20 +20,29 @@ from relief.domain.ledger import LedgerError, Transfer
 from relief.service.ledger import create_transfer, ensure_account
 
 
-async def ensure_income_accounts(session: AsyncSession) -> None:
-    await ensure_account(session, BUDGET_ACCOUNT, "income", "财政预算拨款", "Budget allocations")
-    await ensure_account(session, DONATIONS_ACCOUNT, "income", "社会捐赠", "Donations")
+async def ensure_income_accounts(session: AsyncSession, region: str) -> None:
+    await ensure_account(
+        session,
+        budget_account(region),
+        "income",
+        f"财政预算拨款 {region}",
+        f"Budget allocations {region}",
+        region=region,
+    )
+    await ensure_account(
+        session, donations_account(region), "income", f"社会捐赠 {region}", f"Donations {region}", region=region
+    )
 
 
 async def open_fund(
     session: AsyncSession, *, code: str, kind: str, name_zh: str, name_en: str, region: str, actor: str
 ) -> None:
-    await ensure_income_accounts(session)
+    await ensure_income_accounts(session, region)
     account = fund_account(code)
     exists = await session.execute(text("SELECT 1 FROM funds WHERE code = :c"), {"c": code})
     if exists.first():
         raise LedgerError("fund-exists", f"A fund with code {code} already exists.", f"基金代码 {code} 已存在。")
-    await ensure_account(session, account, "fund", name_zh, name_en, guarded=True)
+    await ensure_account(session, account, "fund", name_zh, name_en, guarded=True, region=region)
     await session.execute(
         text(
             "INSERT INTO funds (code, kind, name_zh, name_en, region, account_code, created_by) "
@@ -65,13 +74,27 @@ async def fund_row(session: AsyncSession, code: str):  # noqa: ANN201 - a Row or
 
 
 async def allocate(
-    session: AsyncSession, *, fund: str, amount_fen: int, document_no: str, allocated_on: date, actor: str
+    session: AsyncSession,
+    *,
+    fund: str,
+    region: str,
+    amount_fen: int,
+    document_no: str,
+    allocated_on: date,
+    actor: str,
 ) -> uuid.UUID:
+    """From the budget of the fund's region (opened here for a fund older than regional accounts)."""
     allocation_id = uuid.uuid4()
+    await ensure_income_accounts(session, region)
     await create_transfer(
         session,
         Transfer(
-            str(allocation_id), BUDGET_ACCOUNT, fund_account(fund), amount_fen, code="allocation", reference=document_no
+            str(allocation_id),
+            budget_account(region),
+            fund_account(fund),
+            amount_fen,
+            code="allocation",
+            reference=document_no,
         ),
     )
     await session.execute(
@@ -94,6 +117,7 @@ async def allocate(
 @dataclass(frozen=True)
 class DonationIn:
     fund: str
+    region: str
     donor_kind: str
     donor_name: str
     uscc: str | None
@@ -106,11 +130,12 @@ async def record_donation(session: AsyncSession, donation: DonationIn, actor: st
     donation_id = uuid.uuid4()
     sequence = (await session.execute(text("SELECT nextval('donation_receipt_seq')"))).scalar_one()
     receipt = receipt_number(donation.received_on, sequence)
+    await ensure_income_accounts(session, donation.region)
     await create_transfer(
         session,
         Transfer(
             str(donation_id),
-            DONATIONS_ACCOUNT,
+            donations_account(donation.region),
             fund_account(donation.fund),
             donation.amount_fen,
             code="donation",

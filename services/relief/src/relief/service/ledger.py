@@ -34,15 +34,27 @@ def settlement_id(pending_id: uuid.UUID | str, kind: TransferKind) -> uuid.UUID:
 
 
 async def ensure_account(
-    session: AsyncSession, code: str, kind: str, name_zh: str, name_en: str, *, guarded: bool = False
+    session: AsyncSession,
+    code: str,
+    kind: str,
+    name_zh: str,
+    name_en: str,
+    *,
+    guarded: bool = False,
+    region: str | None = None,
 ) -> None:
+    """Open the account unless it exists. `region`: whose staff see it (None: nobody's but services')."""
     await session.execute(
         text(
-            "INSERT INTO ledger_accounts (code, kind, name_zh, name_en, debits_must_not_exceed_credits) "
-            "VALUES (:code, :kind, :zh, :en, :guarded) ON CONFLICT (code) DO NOTHING"
+            "INSERT INTO ledger_accounts (code, kind, name_zh, name_en, debits_must_not_exceed_credits, region) "
+            "VALUES (:code, :kind, :zh, :en, :guarded, :region) ON CONFLICT (code) DO NOTHING"
         ),
-        {"code": code, "kind": kind, "zh": name_zh, "en": name_en, "guarded": guarded},
+        {"code": code, "kind": kind, "zh": name_zh, "en": name_en, "guarded": guarded, "region": region},
     )
+
+
+async def account_region(session: AsyncSession, code: str) -> str | None:
+    return (await session.execute(text("SELECT region FROM ledger_accounts WHERE code = :c"), {"c": code})).scalar()
 
 
 def _account(row) -> Account:  # noqa: ANN001 - a Row

@@ -35,7 +35,9 @@ EVENT_OF = {
 }
 _COLUMNS = (
     "p.id, p.end_to_end_id, p.status, p.batch_id, p.line_id, p.policy_code, p.period, p.payee_person_id, "
-    "p.household_id, p.region_code, p.amount_fen, b.fund_code"
+    "p.household_id, p.region_code, p.amount_fen, b.fund_code, "
+    # where the payment's reservation went: its return goes back from there
+    "(SELECT t.credit_account FROM ledger_transfers t WHERE t.id = p.id) AS expense_account"
 )
 
 
@@ -116,7 +118,7 @@ async def _book(uow: UnitOfWork, rows: dict, ledger: dict[uuid.UUID, Ledger]) ->
     reversals = [
         (
             uuid.uuid5(RETURN_NAMESPACE, str(pid)),
-            expense_account(rows[pid].policy_code),
+            rows[pid].expense_account or expense_account(rows[pid].policy_code, None),
             fund_account(rows[pid].fund_code),
             rows[pid].amount_fen,
             str(pid),
