@@ -55,7 +55,7 @@ compose:
 	docker compose -f deploy/compose.yaml up --build
 
 token: sync
-	@$(UV) run --frozen guanhuai token --role "$(or $(ROLE),caseworker)" $(if $(REGION),--region $(REGION),) $(if $(AGENCY),--agency $(AGENCY),) $(if $(SCOPE),--scope $(SCOPE),)
+	@$(UV) run --frozen guanhuai token --role "$(or $(ROLE),caseworker)" $(if $(REGION),--region "$(REGION)",) $(if $(AGENCY),--agency "$(AGENCY)",) $(if $(SCOPE),--scope "$(SCOPE)",) $(if $(SUB),--sub "$(SUB)",)
 
 openapi: sync
 	$(UV) run --frozen guanhuai openapi

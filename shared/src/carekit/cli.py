@@ -24,22 +24,44 @@ def run(
     run_stack(ready_timeout=ready_timeout, exit_when_ready=exit_when_ready)
 
 
+STAFF_ROLES = ("caseworker", "admin", "approver", "fund_manager", "auditor")
+
+
 @app.command()
 def token(
-    role: Annotated[list[str], typer.Option("--role", "-r", help="Role(s): caseworker, admin, approver, …")],
-    region: Annotated[str | None, typer.Option(help="Jurisdiction prefix of a division code, e.g. 360702")] = None,
-    sub: Annotated[str, typer.Option(help="Subject (user id)")] = "dev-user",
-    agency: Annotated[str | None, typer.Option(help="Agency, for partner tokens")] = None,
+    role: Annotated[list[str], typer.Option("--role", "-r", help="Role(s), comma-separated or repeated: "
+                                            "caseworker, admin, approver, fund_manager, auditor, citizen, "
+                                            "partner, ops, service")],
+    region: Annotated[str | None, typer.Option(help="Jurisdiction: a 2/4/6/9/12-digit division code prefix, "
+                                               "e.g. 360702; a partner's remit: 2, 4 or 6 digits")] = None,
+    sub: Annotated[str, typer.Option(help="Subject: the user id; a citizen's is their person id")] = "dev-user",
+    agency: Annotated[str | None, typer.Option(help="Agency, required for partner tokens")] = None,
     audience: Annotated[str, typer.Option(help="Audience")] = "guanhuai",
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 8 * 3600,
+    ttl: Annotated[int, typer.Option(min=1, help="Lifetime in seconds")] = 8 * 3600,
     scope: Annotated[list[str], typer.Option("--scope", help="Permissions, e.g. pii:read")] = [],  # noqa: B006
 ) -> None:
-    """Mint a development token signed with the dev key in .data/keys."""
+    """Mint a development token signed with the dev key in .data/keys; refuses claims the services refuse."""
+    from carekit.auth.claims import InvalidClaims, check_claims
     from carekit.testing.tokens import TokenFactory
 
-    roles = [r for value in role for r in value.split(",") if r]
+    roles = _words(role)
+    scopes = _words(scope)
+    region, agency = region or None, agency or None
+    try:
+        check_claims(sub=sub, roles=roles, region=region, agency=agency, scopes=scopes)
+    except InvalidClaims as exc:
+        typer.echo(f"error: {exc.detail}\n错误：{exc.detail_zh}\n"
+                   "(--role/--region/--agency/--sub/--scope; make token: ROLE= REGION= AGENCY= SUB= SCOPE=)", err=True)
+        raise typer.Exit(2) from exc
+    if region is None and any(r in STAFF_ROLES for r in roles):
+        typer.echo("note: without --region (REGION=) this token reaches no family's records.", err=True)
     typer.echo(TokenFactory(audience=audience).mint(
-        roles=roles, region=region or None, sub=sub, agency=agency, ttl_seconds=ttl, scopes=scope or None))
+        roles=roles, region=region, sub=sub, agency=agency, ttl_seconds=ttl, scopes=scopes or None))
+
+
+def _words(values: list[str]) -> list[str]:
+    """`--role a,b --role c` and `--scope "x y"`: the words, separated by commas, spaces or repetition."""
+    return [word for value in values for word in value.replace(",", " ").split()]
 
 
 def _settings_for(name: str):  # noqa: ANN202

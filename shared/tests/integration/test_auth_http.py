@@ -88,6 +88,13 @@ async def test_bad_claims_are_401(kit, tokens, claims) -> None:
     assert_unauthorized(await kit.client.get("/v1/me", headers=tokens.headers(**claims)))
 
 
+@pytest.mark.parametrize("region", [None, "360702001", "360702001001"])
+async def test_a_partner_token_without_a_county_or_wider_remit_is_401(kit, tokens, region) -> None:
+    response = await kit.client.get("/v1/me", headers=tokens.headers(roles=["partner"], agency="acme", region=region))
+    assert_unauthorized(response)
+    assert "remit" in response.json()["detail"] and "省、市或县" in response.json()["detail_zh"]
+
+
 async def test_me_echoes_the_token(kit, tokens) -> None:
     response = await kit.client.get(
         "/v1/me", headers=tokens.headers(roles=["partner", "citizen"], sub="p-1", agency="acme", region="36"))

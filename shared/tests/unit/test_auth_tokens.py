@@ -165,9 +165,9 @@ def test_every_division_level_is_a_valid_region(ed_keys, region) -> None:
     assert verifier(ed_keys[1]).verify(raw_token(ed_keys[0], region=region)).region == region
 
 
-def test_partner_with_agency_is_valid(ed_keys) -> None:
-    principal = verifier(ed_keys[1]).verify(raw_token(ed_keys[0], roles=["partner"], agency="acme"))
-    assert principal.agency == "acme"
+def test_partner_with_agency_and_remit_is_valid(ed_keys) -> None:
+    principal = verifier(ed_keys[1]).verify(raw_token(ed_keys[0], roles=["partner"], agency="acme", region="3607"))
+    assert (principal.agency, principal.region) == ("acme", "3607")
 
 
 def test_verifier_needs_a_key() -> None:
@@ -205,7 +205,7 @@ def _counting(verifier_: TokenVerifier, monkeypatch) -> list[str]:
 def test_a_verified_token_is_checked_once_then_remembered(ed_keys, monkeypatch) -> None:
     v = verifier(ed_keys[1])
     checked = _counting(v, monkeypatch)
-    token = mint(ed_keys[0], roles=["partner"], agency="hospital-1")
+    token = mint(ed_keys[0], roles=["partner"], agency="hospital-1", region="360702")
     first, second = v.verify(token), v.verify(token)
     assert first == second and first.agency == "hospital-1"
     assert len(checked) == 1

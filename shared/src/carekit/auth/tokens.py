@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from carekit.auth.claims import InvalidClaims, check_claims
 from carekit.auth.keys import load_private_key, load_public_key
-from carekit.auth.principal import REGION_PATTERN, Principal, Role
+from carekit.auth.principal import Principal
 
 ALGORITHMS = ["EdDSA", "RS256"]
 # A verified token is remembered for a short while: callers send the same token with every request,
@@ -117,30 +118,20 @@ class TokenVerifier:
     def _verify_fresh(self, token: str) -> tuple[Principal, float]:
         """The principal and the token's expiry (epoch seconds), after every check."""
         claims = self._decode(token)
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise InvalidToken("The token has no list of roles.", "令牌缺少角色列表。")
-        unknown = set(roles) - {r.value for r in Role}
-        if unknown:
-            raise InvalidToken(f"The token names unknown roles: {sorted(unknown)}.", "令牌包含未知角色。")
-        region = claims.get("region")
-        if region is not None and not (isinstance(region, str) and REGION_PATTERN.match(region)):
-            raise InvalidToken(
-                "The token's region must be a 2, 4, 6, 9 or 12-digit division code prefix.",
-                "令牌中的辖区必须是 2、4、6、9 或 12 位区划代码前缀。",
-            )
-        agency = claims.get("agency")
-        if agency is not None and not isinstance(agency, str):
-            raise InvalidToken("The token's agency must be a string.", "令牌中的机构必须是字符串。")
-        if Role.PARTNER in roles and not agency:
-            raise InvalidToken("A partner token must name its agency.", "合作机构令牌必须注明机构。")
+        scopes = _scopes(claims.get("scope"))
+        try:
+            check_claims(sub=claims["sub"], roles=claims.get("roles"), region=claims.get("region"),
+                         agency=claims.get("agency"), scopes=scopes)
+        except InvalidClaims as exc:
+            raise InvalidToken(exc.detail, exc.detail_zh) from exc
+        roles, region, agency = claims["roles"], claims.get("region"), claims.get("agency")
         principal = Principal(
             sub=str(claims["sub"]),
             roles=frozenset(roles),
             region=region,
             agency=agency,
             token_id=claims.get("jti"),
-            scopes=frozenset(_scopes(claims.get("scope"))),
+            scopes=frozenset(scopes),
         )
         return principal, float(claims["exp"])
 
@@ -186,5 +177,6 @@ def _scopes(claim: Any) -> list[str]:
     if claim is None:
         return []
     if not isinstance(claim, str):
-        raise InvalidToken("The token's scope must be a space-separated string.", "令牌的 scope 必须是以空格分隔的字符串。")
+        raise InvalidToken("The token's scope must be a space-separated string.",
+                           "令牌的 scope 必须是以空格分隔的字符串。")
     return claim.split()
