@@ -75,7 +75,7 @@ async def test_one_audit_row_per_call_with_count_and_purpose(family, tokens) -> 
         "svc-relief", None, 3, "disbursement", "name,bank_card")
     assert sorted(map(str, row["person_ids"])) == sorted(ids[:3])
 
-    auditor = tokens.headers(roles=["auditor"], sub="aud-1")
+    auditor = tokens.headers(roles=["auditor"], region="360702", sub="aud-1")
     trail = (await family.client.get("/v1/audit", params={"person_id": people["son"]}, headers=auditor)).json()
     assert [(a["actor"], a["person_count"], a["purpose"], a["fields"]) for a in trail["items"]] == [
         ("svc-relief", 3, "disbursement", ["name", "bank_card"])]
@@ -95,7 +95,7 @@ async def test_no_token_wrong_role_or_no_scope_is_refused_and_not_audited(family
     assert no_scope.status_code == 403
     assert no_scope.headers["content-type"].startswith("application/problem+json")
 
-    auditor = tokens.headers(roles=["auditor"], sub="aud-1")
+    auditor = tokens.headers(roles=["auditor"], region="360702", sub="aud-1")
     trail = (await family.client.get("/v1/audit", params={"person_id": people["father"]}, headers=auditor)).json()
     assert trail["items"] == []
 

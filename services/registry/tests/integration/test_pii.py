@@ -30,7 +30,7 @@ async def test_masked_by_default_revealed_with_permission_and_audited(family, to
                                         headers=allowed)).json()
     assert revealed["id_number"] == id_number and revealed["phone"] == "+8613800138000"
 
-    auditor = tokens.headers(roles=["auditor"], sub="aud-1")
+    auditor = tokens.headers(roles=["auditor"], region="360702", sub="aud-1")
     trail = (await family.client.get("/v1/audit", params={"person_id": father}, headers=auditor)).json()
     assert [(a["actor"], a["purpose"], a["fields"]) for a in trail["items"]] == [
         ("cw-pii", "发放奖励扶助前核对身份", ["id_number", "phone"])]

@@ -45,3 +45,6 @@ DivisionsDep = Annotated[DivisionTable, Depends(get_divisions)]
 TodayDep = Annotated[date, Depends(get_today)]
 Caseworker = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN))]
 Reader = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.AUDITOR, Role.SERVICE))]
+# Reads a citizen may make too, of their own household and person only (`registry.domain.jurisdiction`).
+FamilyReader = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.AUDITOR, Role.SERVICE,
+                                                          Role.CITIZEN))]

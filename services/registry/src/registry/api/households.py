@@ -11,7 +11,7 @@ from carekit.auth.principal import Principal
 from carekit.deps import ReadSessionDep, UowDep
 from carekit.http.etag import require_if_match, set_etag
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
-from registry.api.deps import Caseworker, DivisionsDep, Reader, TodayDep
+from registry.api.deps import Caseworker, DivisionsDep, FamilyReader, Reader, TodayDep
 from registry.api.schemas import (
     FactsPublic,
     HouseholdCreate,
@@ -28,6 +28,7 @@ from registry.service import facts as facts_service
 from registry.service.households import (
     NewHousehold,
     change_address,
+    citizen_household,
     covers_household,
     register_household,
     visible_to,
@@ -40,17 +41,21 @@ AsOf = Annotated[date | None, Query(description="Answer as of this day (YYYY-MM-
 
 
 async def load_visible(uow: UowDep, principal: Principal, household_id: uuid.UUID,
-                       *, lock: bool = False) -> HouseholdRecord:
+                       *, lock: bool = False, citizen_own: bool = False) -> HouseholdRecord:
+    """The household, or 404 outside the caller's area; `citizen_own`: a citizen may read their own."""
     record = await repository.household(uow.session, household_id, lock=lock)
-    if record is None or not visible_to(principal, record):
+    if record is None or not (visible_to(principal, record) or (
+            citizen_own and await citizen_household(uow.session, principal) == record.id)):
         raise not_found("household", "户")
     return record
 
 
-async def _public(session: AsyncSession, principal: Principal, household_id: uuid.UUID, day: date) -> HouseholdPublic:
+async def _public(session: AsyncSession, principal: Principal, household_id: uuid.UUID, day: date,
+                  *, citizen_own: bool = False) -> HouseholdPublic:
     await session.flush()  # the read below is one plain statement: it sees only what was flushed
     view = await household_view(session, household_id, day)
-    if view is None or not covers_household(principal, view.division_code, view.current_residence_division_code):
+    if view is None or not (covers_household(principal, view.division_code, view.current_residence_division_code)
+                            or (citizen_own and await citizen_household(session, principal) == view.id)):
         raise not_found("household", "户")
     return HouseholdPublic(
         id=view.id, division_code=view.division_code, hukou_type=view.hukou_type,
@@ -73,10 +78,10 @@ async def create_household(body: HouseholdCreate, principal: Caseworker, uow: Uo
 
 
 @router.get("/{household_id}", response_model=HouseholdPublic, summary="A household as of a day")
-async def get_household(household_id: uuid.UUID, principal: Reader, session: ReadSessionDep, today: TodayDep,
-                        response: Response, as_of: AsOf = None) -> HouseholdPublic:
-    # One statement, outside any transaction: the hot read.
-    public = await _public(session, principal, household_id, as_of or today)
+async def get_household(household_id: uuid.UUID, principal: FamilyReader, session: ReadSessionDep,
+                        today: TodayDep, response: Response, as_of: AsOf = None) -> HouseholdPublic:
+    # One statement, outside any transaction: the hot read (a citizen's own household takes one more).
+    public = await _public(session, principal, household_id, as_of or today, citizen_own=True)
     set_etag(response, public.id, public.version)
     return public
 
@@ -94,9 +99,9 @@ async def update_household(household_id: uuid.UUID, body: HouseholdUpdate, princ
 
 
 @router.get("/{household_id}/facts", response_model=FactsPublic, summary="The household's facts as of a day")
-async def get_household_facts(household_id: uuid.UUID, principal: Reader, uow: UowDep, today: TodayDep,
+async def get_household_facts(household_id: uuid.UUID, principal: FamilyReader, uow: UowDep, today: TodayDep,
                               as_of: AsOf = None) -> FactsPublic:
-    await load_visible(uow, principal, household_id)
+    await load_visible(uow, principal, household_id, citizen_own=True)
     facts = await facts_service.facts_of(uow.session, household_id, as_of or today)
     if facts is None:
         raise not_found("family (no head or spouse registered on that day)", "家庭（当日无户主或配偶登记）")

@@ -26,6 +26,7 @@ from registry.api.deps import Caseworker, TodayDep
 from registry.db.tables import ImportErrorRecord, ImportJobRecord
 from registry.domain.errors import FieldError
 from registry.domain.import_rows import COLUMNS, column_zh
+from registry.domain.jurisdiction import covers
 from registry.service.imports.jobs import (
     ImportRunner,
     UploadTooLarge,
@@ -82,9 +83,8 @@ def _bad_file(request: Request, exc: FieldError) -> JSONResponse:
 
 
 def visible_job(principal: Principal, job: ImportJobRecord | None) -> bool:
-    """The uploader, and callers whose region covers the uploader's region, see a job."""
-    return job is not None and (job.created_by == principal.sub or principal.is_service or (
-        bool(principal.region) and job.region.startswith(principal.region or "")))
+    """Callers whose area covers the region the job was uploaded for (the uploader's) see a job."""
+    return job is not None and covers(principal, job.region)
 
 
 @router.post("", status_code=202, response_model=ImportPublic,

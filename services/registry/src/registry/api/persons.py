@@ -10,12 +10,13 @@ from fastapi import APIRouter, Query, Response
 from carekit.auth.principal import Principal
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
-from registry.api.deps import Caseworker, Reader, TodayDep, VaultDep
+from registry.api.deps import Caseworker, FamilyReader, Reader, TodayDep, VaultDep
 from registry.api.merged import raise_if_merged
 from registry.api.households import load_visible
 from registry.api.schemas import LifeEventCreate, LifeEventPublic, PersonCreate, PersonPublic
 from registry.db import repository
 from registry.db.tables import PersonRecord
+from registry.domain.jurisdiction import citizen_person_id
 from registry.domain.registration import NewLifeEvent, NewPerson
 from registry.service.life_events import record_person_event
 from registry.service.persons import PersonRegistration, register_person
@@ -26,11 +27,13 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"], responses=PROBLEM_RES
 
 
 async def load_person(uow: UowDep, principal: Principal, person_id: uuid.UUID, *, lock: bool = False,
-                      allow_merged: bool = False) -> PersonRecord:
+                      allow_merged: bool = False, citizen_self: bool = False) -> PersonRecord:
+    """The person, or 404 outside the caller's area; `citizen_self`: a citizen may read themselves."""
     person = await repository.person(uow.session, person_id, lock=lock)
     if person is None:
         raise not_found("person", "人员")
-    await load_visible(uow, principal, person.household_id)  # 404 outside the caller's region
+    if not (citizen_self and citizen_person_id(principal) == person.id):
+        await load_visible(uow, principal, person.household_id)  # 404 outside the caller's region
     if not allow_merged:
         raise_if_merged(person)  # 410, pointing to the record it was merged into
     return person
@@ -69,7 +72,7 @@ async def create_person(body: PersonCreate, principal: Caseworker, uow: UowDep, 
 
 @router.get("/{person_id}", response_model=PersonPublic, summary="A person as of a day")
 async def get_person(
-    person_id: uuid.UUID, principal: Reader, uow: UowDep, vault: VaultDep, today: TodayDep,
+    person_id: uuid.UUID, principal: FamilyReader, uow: UowDep, vault: VaultDep, today: TodayDep,
     as_of: Annotated[date | None, Query(description="Answer as of this day; default today")] = None,
     reveal: Annotated[bool, Query(description="Unmask identifiers (needs pii:read and a purpose)")] = False,
     purpose: Annotated[str | None, Query(max_length=200, description="Why the identifiers are needed")] = None,
@@ -78,7 +81,7 @@ async def get_person(
         raise ProblemError(422, "purpose-required", "Purpose required",
                            "State why you need the unmasked identifiers (purpose, at least 4 characters).",
                            "须说明用途", "请说明查看完整身份信息的用途（purpose，至少4个字符）。")
-    person = await load_person(uow, principal, person_id)
+    person = await load_person(uow, principal, person_id, citizen_self=True)
     public = await _public(uow, vault, principal, person, as_of or today, reveal=reveal, purpose=purpose)
     if reveal:
         await uow.commit()  # the audit row

@@ -163,4 +163,5 @@ class PersonIdentifiersPublic(BaseModel):
 
 class IdentifiersBatchPublic(BaseModel):
     persons: list[PersonIdentifiersPublic]
-    missing: list[uuid.UUID] = Field(description="Requested ids that name no person (or a merged record)")
+    missing: list[uuid.UUID] = Field(description="Requested ids that name no person (or a merged record, or a "
+                                     "person outside the region of a token that names one)")

@@ -15,6 +15,7 @@ from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from registry.api.deps import DivisionsDep, TodayDep
 from registry.domain.divisions import CODE_LENGTH, check_prefix, code_of_prefix, region_prefix
 from registry.domain.errors import FieldError
+from registry.domain.jurisdiction import area_of, covers
 from registry.domain.stats import (
     AGE_BANDS,
     HOUSEHOLD_CATEGORIES,
@@ -91,17 +92,18 @@ def _cell(c: Cell) -> CellPublic:
 
 
 def _region(raw: str | None, principal: Principal, divisions: DivisionsDep) -> str:
+    area = area_of(principal)
     if raw is None:
-        if not principal.region:
+        if not area:
             raise FieldError("region", "Give the region to count.", "请指定统计区域。")
-        raw = principal.region
+        raw = area
     prefix = check_prefix(raw.strip())
     if len(prefix) == CODE_LENGTH:
         prefix = region_prefix(prefix)  # 360702000000 → 360702
     if code_of_prefix(prefix) not in divisions:
         raise FieldError("region", f"Region {prefix} is not in the division code table.",
                          f"区域{prefix}不在区划代码表中。")
-    if not principal.is_service and not (principal.region and prefix.startswith(principal.region)):
+    if not covers(principal, prefix):
         raise not_found("region", "区域")
     return prefix
 

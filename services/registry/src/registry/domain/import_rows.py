@@ -306,13 +306,14 @@ class RowErrors(Exception):
 
 @dataclass(frozen=True)
 class Jurisdiction:
-    """The uploader's region (token region prefix); `everywhere` for service callers."""
+    """The uploader's area (`registry.domain.jurisdiction.area_of`); `everywhere` for a service token
+    without a region."""
 
     region: str | None
     everywhere: bool = False
 
     def covers(self, division_code: str) -> bool:
-        # the same rule as carekit.auth.principal.Principal.covers
+        # the same rule as registry.domain.jurisdiction.covers
         return self.everywhere or (bool(self.region) and division_code.startswith(self.region or ""))
 
 

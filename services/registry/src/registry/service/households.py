@@ -4,12 +4,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from carekit.auth.principal import Principal
 from carekit.db.uow import UnitOfWork
+from registry.db import repository
 from registry.db.tables import HouseholdRecord, LifeEventRecord
 from registry.domain.divisions import DivisionTable
 from registry.domain.errors import FieldError
 from registry.domain.history import LifeEventKind
+from registry.domain.jurisdiction import citizen_person_id, covers, covers_household
 from registry.domain.model import HukouType
 from registry.events.outgoing import HOUSEHOLD_REGISTERED, HOUSEHOLD_UPDATED, registry_event
 
@@ -28,13 +32,16 @@ class NewHousehold:
 
 
 def visible_to(principal: Principal, record: HouseholdRecord) -> bool:
-    """Caseworkers see households registered in their region, and migrants living there (同服务)."""
+    """Households registered in the caller's area, and migrants living there (同服务); see
+    `registry.domain.jurisdiction`."""
     return covers_household(principal, record.division_code, record.residence_division_code)
 
 
-def covers_household(principal: Principal, division_code: str, residence_division_code: str | None) -> bool:
-    return principal.covers(division_code) or bool(residence_division_code and principal.covers(
-        residence_division_code))
+async def citizen_household(session: AsyncSession, principal: Principal) -> uuid.UUID | None:
+    """The household a citizen caller is registered in today, or None (not a citizen, or unknown)."""
+    person_id = citizen_person_id(principal)
+    person = await repository.person(session, person_id) if person_id else None
+    return person.household_id if person is not None and person.merged_into is None else None
 
 
 async def register_household(uow: UnitOfWork, principal: Principal, new: NewHousehold, divisions: DivisionTable,
@@ -45,7 +52,7 @@ async def register_household(uow: UnitOfWork, principal: Principal, new: NewHous
     divisions.require(new.division_code, registered_on)
     if new.residence_division_code:
         divisions.require(new.residence_division_code, registered_on, "residence_division_code")
-    if not principal.covers(new.division_code):
+    if not covers(principal, new.division_code):
         raise FieldError("division_code", "This division is outside your region.", "该区划不在您的辖区内。")
     record = HouseholdRecord(
         id=uuid.uuid4(), division_code=new.division_code, hukou_type=new.hukou_type.value,

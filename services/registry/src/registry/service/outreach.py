@@ -17,6 +17,7 @@ from carekit.auth.principal import Principal
 from carekit.db.uow import UnitOfWork
 from registry.db.tables import HouseholdFactsRecord, HouseholdRecord, VillageAssignmentRecord, VisitRecord
 from registry.domain.divisions import DivisionTable
+from registry.domain.jurisdiction import covers
 from registry.domain.outreach import VisitKind, WorklistEntry, check_villages, check_visit, worklist
 from registry.domain.stats import categories_of
 from registry.service.search import visible_households
@@ -29,7 +30,7 @@ async def villages_of(session: AsyncSession, caseworker: str,
                                  .where(VillageAssignmentRecord.caseworker == caseworker)
                                  .order_by(VillageAssignmentRecord.village_code))
     codes = list(rows.scalars())
-    return [code for code in codes if principal is None or principal.covers(code)]
+    return [code for code in codes if principal is None or covers(principal, code)]
 
 
 async def assign_villages(uow: UnitOfWork, admin: Principal, caseworker: str, codes: list[str],
@@ -38,7 +39,7 @@ async def assign_villages(uow: UnitOfWork, admin: Principal, caseworker: str, co
 
     Assignments outside the admin's region (made by another region's admin) are left alone and not shown.
     """
-    wanted = set(check_villages(codes, divisions, admin.covers, today))
+    wanted = set(check_villages(codes, divisions, lambda code: covers(admin, code), today))
     current = set(await villages_of(uow.session, caseworker, admin))
     gone = current - wanted
     if gone:

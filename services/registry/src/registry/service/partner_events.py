@@ -50,10 +50,9 @@ from registry.domain.partner_events import (
     spouse_on,
 )
 from registry.domain.registration import NewLifeEvent, NewPerson, check_life_event
-from registry.service.households import visible_to
 from registry.service.life_events import record_person_event
 from registry.service.mapping import life_event
-from registry.service.partners import active_partner, partner_principal, partner_secret
+from registry.service.partners import active_partner, in_remit, partner_principal, partner_secret
 from registry.service.persons import PersonRegistration, id_index, register_person
 from registry.service.views import household_on_day
 
@@ -188,7 +187,7 @@ async def _intake(uow: UnitOfWork, partner: PartnerRecord, webhook_id: str, enve
     principal = partner_principal(partner)
     household = await repository.household(session, person.household_id)
     region_hint = household.division_code  # read now: a rolled-back savepoint expires what it touched
-    if not visible_to(principal, household):
+    if not in_remit(partner, household):
         item = await park(uow, vault, agency, report, OUTSIDE_PARTNER_REGION, region_hint, index, origin)
         return PARKED, item.id
     try:

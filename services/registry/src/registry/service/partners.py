@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carekit.auth.principal import Principal, Role
 from carekit.db.uow import UnitOfWork
 from carekit.pii import PiiVault
-from registry.db.tables import PartnerRecord
+from registry.db.tables import HouseholdRecord, PartnerRecord
 from registry.domain.errors import FieldError
+from registry.domain.jurisdiction import area_of, covers
 from registry.domain.partner_events import AGENCY_PATTERN
 
 SECRET_FIELD = "partner_webhook_secret"
@@ -47,6 +48,12 @@ def partner_principal(record: PartnerRecord) -> Principal:
     return Principal(sub=record.agency, roles=frozenset({Role.PARTNER}), region=record.region, agency=record.agency)
 
 
+def in_remit(partner: PartnerRecord, household: HouseholdRecord) -> bool:
+    """A partner's reports apply to households registered in, or living in, its registered region."""
+    return any(code is not None and code.startswith(partner.region)
+               for code in (household.division_code, household.residence_division_code))
+
+
 def _context(agency: str) -> str:
     # Binding the ciphertext to the agency: one partner's sealed secret cannot be pasted onto another.
     return f"{SECRET_FIELD}:{agency}"
@@ -64,7 +71,7 @@ async def register_partner(uow: UnitOfWork, principal: Principal, new: NewPartne
     if not AGENCY_PATTERN.match(new.agency):
         raise FieldError("agency", "An agency id is 1–48 lower-case letters, digits or hyphens.",
                          "机构标识应为1至48位小写字母、数字或连字符。")
-    if not principal.covers(new.region):
+    if not covers(principal, new.region):
         raise FieldError("region", "The partner's region must lie inside your own.", "合作机构的辖区须在您的辖区之内。")
     if await uow.session.get(PartnerRecord, new.agency) is not None:
         raise PartnerExists(new.agency)
@@ -83,7 +90,7 @@ async def visible_partner(session: AsyncSession, principal: Principal, agency: s
     if lock:
         stmt = stmt.with_for_update()
     record = (await session.execute(stmt)).scalar_one_or_none()
-    return record if record is not None and principal.covers(record.region) else None
+    return record if record is not None and covers(principal, record.region) else None
 
 
 async def rotate_secret(uow: UnitOfWork, record: PartnerRecord, vault: PiiVault) -> str:
@@ -94,11 +101,11 @@ async def rotate_secret(uow: UnitOfWork, record: PartnerRecord, vault: PiiVault)
 
 
 async def list_partners(session: AsyncSession, principal: Principal) -> list[PartnerRecord]:
-    if not principal.region and not principal.is_service:
+    area = area_of(principal)
+    if area is None:
         return []
-    stmt = select(PartnerRecord).order_by(PartnerRecord.agency)
-    if not principal.is_service:
-        stmt = stmt.where(PartnerRecord.region.startswith(principal.region, autoescape=True))
+    stmt = (select(PartnerRecord).where(PartnerRecord.region.startswith(area, autoescape=True))
+            .order_by(PartnerRecord.agency))
     return list((await session.execute(stmt)).scalars())
 
 

@@ -15,6 +15,7 @@ from carekit.pii import PiiVault
 from registry.db.tables import AuditRecord, HouseholdRecord, PersonRecord
 from registry.domain.identity import mask_id_number, mask_phone
 from registry.service.persons import BANK_FIELD, ID_FIELD, PHONE_FIELD
+from registry.service.search import visible_households
 
 PII_PERMISSION = "pii:read"
 
@@ -87,13 +88,15 @@ def _batch_read(vault: PiiVault, row: Any, fields: Sequence[str]) -> BatchRead:
 
 async def identifiers_batch(uow: UnitOfWork, vault: PiiVault, principal: Principal, person_ids: Sequence[uuid.UUID],
                             *, fields: Sequence[str], purpose: str) -> tuple[list[BatchRead], list[uuid.UUID]]:
-    """Persons in the order asked, and the ids that name no (unmerged) person. One audit row per call."""
+    """Persons in the order asked, and the ids that name no (unmerged) person in the caller's area (a service
+    token without a region: everywhere). One audit row per call."""
     if PII_PERMISSION not in principal.scopes:
         raise PiiNotPermitted
     wanted = list(dict.fromkeys(person_ids))
     rows = (await uow.session.execute(
         select(*_BATCH_COLUMNS).join(HouseholdRecord, HouseholdRecord.id == PersonRecord.household_id)
-        .where(PersonRecord.id.in_(wanted), PersonRecord.merged_into.is_(None)))).all()
+        .where(PersonRecord.id.in_(wanted), PersonRecord.merged_into.is_(None),
+               visible_households(principal)))).all()
     by_id = {row.id: row for row in rows}
     found = [_batch_read(vault, by_id[i], fields) for i in wanted if i in by_id]
     missing = [i for i in wanted if i not in by_id]

@@ -19,6 +19,7 @@ from registry.db import repository
 from registry.db.tables import PersonRecord, ReviewItemRecord
 from registry.domain.errors import FieldError
 from registry.domain.identity import mask_id_number
+from registry.domain.jurisdiction import area_of, covers
 from registry.domain.partner_events import ID_FIELDS, parse_report
 from registry.service.households import visible_to
 from registry.service.partner_events import REVIEW_FIELD, Applied, apply_report
@@ -39,17 +40,14 @@ class Resolution:
     reason: str | None = None
 
 
-def _inside(principal: Principal) -> Any:
-    return ReviewItemRecord.region_hint.startswith(principal.region or "", autoescape=True)
-
-
 async def list_items(session: AsyncSession, principal: Principal, *, status: str | None, limit: int,
                      after: dict[str, Any] | None) -> list[ReviewItemRecord]:
-    """Oldest first (a queue), inside the caller's region; `after` = {"created_at", "id"} of the last seen."""
-    if not principal.region:
+    """Oldest first (a queue), inside the caller's area; `after` = {"created_at", "id"} of the last seen."""
+    area = area_of(principal)
+    if area is None:
         return []
-    stmt = select(ReviewItemRecord).where(_inside(principal)).order_by(
-        ReviewItemRecord.created_at, ReviewItemRecord.id).limit(limit)
+    stmt = (select(ReviewItemRecord).where(ReviewItemRecord.region_hint.startswith(area, autoescape=True))
+            .order_by(ReviewItemRecord.created_at, ReviewItemRecord.id).limit(limit))
     if status:
         stmt = stmt.where(ReviewItemRecord.status == status)
     if after:
@@ -67,7 +65,7 @@ async def visible_item(session: AsyncSession, principal: Principal, item_id: uui
     if lock:
         stmt = stmt.with_for_update()
     item = (await session.execute(stmt)).scalar_one_or_none()
-    if item is None or not principal.region or not item.region_hint.startswith(principal.region):
+    if item is None or not covers(principal, item.region_hint):
         return None
     return item
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carekit.auth.principal import Principal
 from registry.db.tables import CertificateRecord, HouseholdRecord, PersonRecord
 from registry.domain.errors import FieldError
+from registry.domain.jurisdiction import EVERYWHERE, area_of
 from registry.service.names import pinyin_of
 
 
@@ -27,12 +28,13 @@ def households_under(prefix: str) -> ColumnElement[bool]:
 
 
 def visible_households(principal: Principal) -> ColumnElement[bool]:
-    """The SQL form of `registry.service.households.visible_to`."""
-    if principal.is_service:
-        return true()
-    if not principal.region:
+    """The SQL form of `registry.service.households.visible_to` (see `registry.domain.jurisdiction`)."""
+    area = area_of(principal)
+    if area is None:
         return false()
-    return households_under(principal.region)
+    if area == EVERYWHERE:
+        return true()
+    return households_under(area)
 
 
 @dataclass(frozen=True)

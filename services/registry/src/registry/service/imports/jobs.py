@@ -42,6 +42,7 @@ from carekit.settings import ServiceSettings
 from registry.adapters.import_files import FileInfo, estimate_rows, inspect_file, iter_rows
 from registry.db.tables import ImportErrorRecord, ImportJobRecord
 from registry.domain.import_rows import ROW_COLUMN, HouseholdKey, Jurisdiction, RowError
+from registry.domain.jurisdiction import EVERYWHERE, area_of
 from registry.service.imports.store import ChunkRace, StoredChunk, store_chunk
 from registry.service.imports.validate import (
     ChunkChecker,
@@ -96,7 +97,7 @@ async def create_job(uow: UnitOfWork, principal: Principal, file_name: str, uplo
     info = await asyncio.to_thread(inspect_file, upload.path)
     job = ImportJobRecord(
         id=uuid.uuid4(), file_name=file_name[:255] or "upload", file_sha256=upload.sha256, file_format=info.format,
-        status="queued", region=principal.region or "", created_by=principal.sub,
+        status="queued", region=area_of(principal) or "", created_by=principal.sub,
     )
     uow.session.add(job)
     await uow.commit()
@@ -412,7 +413,8 @@ def _retryable(exc: BaseException | None) -> bool:
 
 
 def jurisdiction_of(principal: Principal) -> Jurisdiction:
-    return Jurisdiction(principal.region, principal.is_service)
+    area = area_of(principal)
+    return Jurisdiction(area or None, area == EVERYWHERE)
 
 
 __all__ = ["ROW_COLUMN", "ImportRunner", "RunnerOptions", "Upload", "UploadTooLarge", "create_job",
