@@ -216,6 +216,7 @@ async def _disclosure(uow: UowDep, batch_id: uuid.UUID) -> list[DisclosureLine]:
     "/v1/batches/{batch_id}/disclosure",
     response_model=list[DisclosureLine],
     summary="Public disclosure (公示): masked name, village, policy, amount of every payment made",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV"}},
 )
 async def disclosure(
     batch_id: uuid.UUID, principal: Staff, uow: UowDep, format: Literal["json", "csv"] = "json"

@@ -54,6 +54,7 @@ def _public(run_id: uuid.UUID, day: date, source: str, result, applied: int) -> 
     response_model=ReconciliationPublic,
     status_code=201,
     summary="Reconcile a day's provider statement with our payments (missing, extra, different)",
+    responses={502: PROBLEM_RESPONSES[422] | {"description": "The provider's statement could not be fetched"}},
 )
 async def reconcile_statement(
     body: ReconciliationCreate, principal: LedgerReader, uow: UowDep, today: TodayDep, request: Request

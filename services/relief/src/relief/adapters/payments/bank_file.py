@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -25,6 +26,9 @@ BATCH_KIND = "GUANHUAI-PAY"
 RESULT_KIND = "GUANHUAI-RES"
 VERSION = "1"
 RESULT_STATES = frozenset({"succeeded", "failed", "returned"})
+MAX_END_TO_END_ID = 35  # ISO 20022 EndToEndId
+# control characters (tab, CR and LF aside): no bank writes them, and PostgreSQL text cannot hold a NUL
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def export_batch_file(batch_ref: str, instructions: Sequence[PaymentInstruction]) -> bytes:
@@ -41,7 +45,9 @@ def export_batch_file(batch_ref: str, instructions: Sequence[PaymentInstruction]
 
 
 def parse_result_file(data: bytes) -> list[PaymentStatus]:
-    rows = [row for row in csv.reader(io.StringIO(_decode(data))) if row]
+    text = _decode(data)
+    _refuse_controls(text)
+    rows = [row for row in csv.reader(io.StringIO(text)) if row]
     if len(rows) < 2 or rows[0][0] != "H" or rows[-1][0] != "T":
         raise ValueError("result file must start with an H line and end with a T line")
     header, trailer, body = rows[0], rows[-1], rows[1:-1]
@@ -65,6 +71,8 @@ def _result_line(row: list[str], number: int) -> tuple[PaymentStatus, int]:
     if row[0] != "R" or len(row) != 7:
         raise ValueError(f"line {number}: expected R,<end_to_end_id>,<bank_ref>,<amount_fen>,<state>,<reason>,<at>")
     _, end_to_end_id, bank_ref, amount, state, reason, settled_at = row
+    if not 1 <= len(end_to_end_id) <= MAX_END_TO_END_ID:
+        raise ValueError(f"line {number}: the end_to_end_id must be 1 to {MAX_END_TO_END_ID} characters")
     if state not in RESULT_STATES:
         raise ValueError(f"line {number}: unknown state {state!r}")
     try:
@@ -86,6 +94,13 @@ def _int(text: str, what: str) -> int:
         return int(text)
     except ValueError as exc:
         raise ValueError(f"{what} is not a whole number of fen: {text!r}") from exc
+
+
+def _refuse_controls(text: str) -> None:
+    found = _CONTROLS.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise ValueError(f"line {line}: control character U+{ord(found.group()):04X}")
 
 
 def _decode(data: bytes) -> str:

@@ -102,7 +102,8 @@ class HttpPaymentProvider:
         if scheme != "sha256" or not signature:
             raise ValueError("callback has no X-Sim-Signature: sha256=<hex>")
         expected = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature.strip().lower()):
+        # as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal)
+        if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
             raise ValueError("callback signature does not match")
 
     async def _call(self, method: str, path: str, json: Any = None) -> Any:
