@@ -26,6 +26,11 @@ async def count(client, table: str) -> int:  # noqa: ANN001
     ({"sex": "male", "birth_date": (date.today() + timedelta(days=3)).isoformat()}, "birth_date"),  # future
     ({"sex": "male"}, "birth_date"),  # neither ID nor birth date
     ({"id_number": GOOD, "phone": "12345"}, "phone"),
+    ({"id_number": GOOD, "phone": "139abcd1234"}, "phone"),  # letters are not keypad digits
+    ({"id_number": GOOD, "phone": "１３９１２３４５６７８"}, "phone"),  # full-width digits
+    ({"id_number": resident_id(date.today() + timedelta(days=400), female=True, serial=31)}, "id_number"),  # future
+    ({"id_number": resident_id(date.today() + timedelta(days=400), female=True, serial=31),
+      "birth_date": (date.today() + timedelta(days=400)).isoformat()}, "id_number"),
     ({"id_number": GOOD, "bank_card": "6222020200112233441"}, "bank_card"),  # Luhn fails
     ({"id_number": GOOD, "relation": "cousin"}, "relation"),
 ])

@@ -92,9 +92,11 @@ def sex_from_id(number: str) -> Sex:
     return parse_resident_id(number).sex
 
 
-def check_id_agrees(number: str, *, birth_date: date | None = None, sex: Sex | None = None) -> ResidentId:
-    """Validate the number, then check that a birth date and sex given with it agree with it."""
-    resident_id = parse_resident_id(number)
+def check_id_agrees(number: str, *, birth_date: date | None = None, sex: Sex | None = None,
+                    today: date | None = None) -> ResidentId:
+    """Validate the number (its birth date not after `today` when given: an `id_number` error, the field
+    sent), then check that a birth date and sex given with it agree with it."""
+    resident_id = parse_resident_id(number, today=today)
     if birth_date is not None and birth_date != resident_id.birth_date:
         raise FieldError(
             "birth_date",
@@ -110,8 +112,21 @@ def check_id_agrees(number: str, *, birth_date: date | None = None, sex: Sex | N
     return resident_id
 
 
+# What a typed phone number may hold. `phonenumbers` reads letters as keypad digits (139abcd1234 would
+# become +8613922231234), so anything else is refused before it parses.
+_PHONE_CHARACTERS = re.compile(r"[0-9+() -]+")
+
+
 def normalise_mobile(raw: str) -> str:
-    """A mainland China mobile number in E.164 form (+8613812345678), or FieldError."""
+    """A mainland China mobile number in E.164 form (+8613812345678), or FieldError.
+
+    Only ASCII digits, `+`, spaces, hyphens and parentheses are accepted: nothing is read into a digit."""
+    if not _PHONE_CHARACTERS.fullmatch(raw):
+        raise FieldError(
+            PHONE_FIELD,
+            "A phone number may hold only digits, +, spaces, hyphens and parentheses.",
+            "手机号码只能包含数字、+、空格、连字符和括号。",
+        )
     try:
         parsed = phonenumbers.parse(raw, "CN")
     except phonenumbers.NumberParseException:

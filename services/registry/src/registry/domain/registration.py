@@ -50,7 +50,7 @@ def check_new_person(person: NewPerson, today: date) -> CheckedPerson:
     resident_id = None
     sex, birth_date = person.sex, person.birth_date
     if person.id_number:
-        resident_id = check_id_agrees(person.id_number, birth_date=birth_date, sex=sex)
+        resident_id = check_id_agrees(person.id_number, birth_date=birth_date, sex=sex, today=today)
         sex, birth_date = resident_id.sex, resident_id.birth_date
     if sex is None or birth_date is None:
         raise FieldError("birth_date", "Without an ID number, give sex and birth date.",
