@@ -44,7 +44,7 @@ def caseworker(tokens) -> dict[str, str]:
 
 @pytest.fixture
 def partner(tokens) -> dict[str, str]:
-    return tokens.headers(roles=["partner"], agency="hospital-1")
+    return tokens.headers(roles=["partner"], region="360702", agency="hospital-1")
 
 
 async def test_facts_catalogue_for_any_authenticated_caller(client: httpx.AsyncClient, tokens) -> None:

@@ -146,7 +146,7 @@ async def test_the_partners_check_follows_the_overrides(service, tokens) -> None
             await conn.execute(text("UPDATE person_facts SET id_number_index = :i WHERE person_id = :p"),
                                {"i": vault.index(number, "id_number"), "p": person})
     await engine.dispose()
-    partner = tokens.headers(sub="hospital-1", roles=["partner"], agency="hospital-1")
+    partner = tokens.headers(sub="hospital-1", roles=["partner"], region="3607", agency="hospital-1")
 
     async def check(person: str) -> dict:
         answer = await client.get("/v1/eligibility", params={"policy": REWARD, "id_number": numbers[person]},
@@ -171,3 +171,24 @@ async def test_refusing_an_appeal_writes_no_override(service, caseworker, approv
     unknown = await client.post("/v1/appeals", json={"person_id": MUM, "policy": "no-such", "reason": "x"},
                                 headers=caseworker)
     assert unknown.status_code == 404
+
+
+async def test_a_decision_is_checked_by_its_schema(service, caseworker, approver) -> None:
+    """Issue 13: an override's amount beyond the database's integers was a 500, and an override without
+    `expires_on` was refused although the schema allowed it: each outcome now has its own schema."""
+    client, url = service
+    appeal = (await client.post("/v1/appeals", json={"person_id": DAD, "policy": REWARD, "reason": "复核"},
+                                headers=caseworker)).json()
+    path = f"/v1/appeals/{appeal['id']}/decision"
+    override = {"outcome": "override", "eligible": True, "amount": 96000, "reason": "核实", "expires_on": "2030-01-01"}
+    for body, field in ((override | {"amount": 10**20}, "body.override.amount"),
+                        ({k: v for k, v in override.items() if k != "expires_on"}, "body.override.expires_on"),
+                        ({"outcome": "refuse", "reason": "x", "eligible": True}, "body.refuse.eligible")):
+        answer = await client.post(path, json=body, headers=approver)
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert (await fetch(url, "SELECT status FROM appeals WHERE id = $1::uuid", appeal["id"]))[0][0] == "open"
+    app = create_app(EntitlementsSettings(database_url=url, environment="test"))
+    schema = app.openapi()["paths"]["/v1/appeals/{appeal_id}/decision"]["post"]["requestBody"]["content"]
+    decision = schema["application/json"]["schema"]
+    assert decision["discriminator"]["propertyName"] == "outcome" and len(decision["oneOf"]) == 2

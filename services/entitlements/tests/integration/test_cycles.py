@@ -148,7 +148,7 @@ async def test_bad_periods_are_422_and_nothing_is_written(service, admin) -> Non
     for policy, period, word in (("rural-reward-assistance", "2011", "outside"),
                                  ("rural-reward-assistance", "2026-03", "by year"),
                                  ("special-assistance-bereaved", "2026", "by month"),
-                                 ("rural-reward-assistance", "26", "year")):
+                                 ("rural-reward-assistance", "26", "period")):
         response = await client.post("/v1/cycles", json={"policy": policy, "period": period}, headers=admin)
         assert response.status_code == 422, response.text
         assert word in response.json()["detail"] and response.json()["detail_zh"]

@@ -148,3 +148,73 @@ async def test_activation_reaches_the_evaluation_paths(app_db, admin, approver, 
     assert retired.status_code == 200
     final = (await client.get(path, headers=admin)).json()
     assert "test-sixty-bonus" not in {e["policy"] for e in final["entitlements"]}
+
+
+@pytest.mark.parametrize("version", [2**31, 2**64 + 1, 92178987536498521711147220992])
+@pytest.mark.parametrize("action", ["", "/activate", "/retire"])
+async def test_a_version_beyond_the_column_is_a_422_naming_it(app_db, admin, version: int, action: str) -> None:
+    """Issue 13: a version beyond 32/64 bits was a 500 (the database refused the number)."""
+    client, _ = app_db
+    path = f"/v1/policies/rural-reward-assistance/versions/{version}{action}"
+    response = await (client.get(path, headers=admin) if not action else client.post(path, headers=admin))
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["path.version"]
+
+
+async def test_a_simulated_draft_version_beyond_the_column_is_a_422(app_db, admin) -> None:
+    client, _ = app_db
+    response = await client.post("/v1/simulations", headers=admin, json={
+        "as_of": "2026-06-01", "draft": {"code": "test-elderly-bonus", "version": 2**40}})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body.draft.version"
+
+
+async def test_an_expression_nested_too_deeply_is_a_422_not_a_500(app_db, admin) -> None:
+    client, _ = app_db
+    response = await client.post("/v1/simulations", headers=admin, json={
+        "as_of": "2026-06-01", "change": {"code": "rural-reward-assistance", "amount": "-" * 3999 + "1"}})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "benefit.amount" and "deeply" in response.json()["detail"]
+
+
+async def test_a_drafts_sources_are_kept_not_dropped(app_db, admin) -> None:
+    client, _ = app_db
+    sources = [{"document": "章贡〔2026〕7号", "title": "高龄奖励办法", "note": "第三条"}]
+    created = await client.post("/v1/policies", json=DRAFT | {"code": "test-sourced", "sources": sources},
+                                headers=admin)
+    assert created.status_code == 201, created.text
+    stored = await client.get("/v1/policies/test-sourced/versions/1", headers=admin)
+    assert stored.json()["policy"]["sources"] == sources
+
+
+def test_the_draft_schema_states_the_servers_limits() -> None:
+    """Schema-valid drafts were refused: the OpenAPI now says what the server checks by shape."""
+    from entitlements.domain.policy import CODE_PATTERN, FUND_PATTERN, JURISDICTION_PATTERN, BenefitKind
+
+    app = create_app(EntitlementsSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/none"))
+    schemas = app.openapi()["components"]["schemas"]
+    draft, benefit = schemas["PolicyCreate"]["properties"], schemas["BenefitIn"]["properties"]
+    assert draft["code"]["pattern"] == CODE_PATTERN and draft["jurisdiction"]["pattern"] == JURISDICTION_PATTERN
+    assert draft["subject"]["enum"] == ["person", "household"]
+    assert draft["jurisdiction_basis"]["enum"] == ["hukou", "residence"]
+    assert draft["criteria"]["minItems"] == 1
+    assert benefit["kind"]["enum"] == [k.value for k in BenefitKind]
+    assert benefit["fund"]["anyOf"][0]["pattern"] == FUND_PATTERN
+    assert schemas["WordsIn"]["properties"]["zh"]["pattern"] == r"\S"
+    version = next(p for p in app.openapi()["paths"]["/v1/policies/{code}/versions/{version}"]["get"]["parameters"]
+                   if p["name"] == "version")
+    assert version["schema"]["maximum"] == 2**31 - 1 and version["schema"]["minimum"] == 1
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("code", ""), ("code", "Bad-Code"), ("subject", ""), ("jurisdiction", "3607021"), ("jurisdiction", "٣٦"),
+    ("legal_basis", "   "), ("criteria", []), ("name", {"zh": " ", "en": "x"}),
+    ("benefit", {"kind": "", "amount": "0"}), ("benefit", {"kind": "cash_yearly", "fund": "fp reward"}),
+])
+async def test_a_draft_outside_the_schema_is_refused_by_the_schema(app_db, admin, field: str, value) -> None:
+    client, _ = app_db
+    response = await client.post("/v1/policies", json=DRAFT | {"code": "test-shape", field: value}
+                                 if field != "code" else DRAFT | {field: value}, headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["type"].endswith("validation-error")
+    assert all(e["field"].startswith(f"body.{field}") for e in response.json()["errors"]), response.json()["errors"]

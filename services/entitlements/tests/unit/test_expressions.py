@@ -117,3 +117,16 @@ def test_string_escapes() -> None:
     expression = analyse(r'person.sex == "a\"b\u00e9" || person.sex == r"\n"', BOTH, "bool")
     literals = [node.value for node in expression.ast.walk() if getattr(node, "kind", None) == "string"]
     assert literals == ['a"bé', "\\n"]
+
+
+@pytest.mark.parametrize("source", ["-" * 3999 + "1", "1" + " + 1" * 999, "(" * 60 + "1" + ")" * 60],
+                         ids=["unary-chain", "sum-chain", "parentheses"])
+def test_an_expression_nested_too_deeply_is_refused_not_a_crash(source: str) -> None:
+    """Issue 13: such an amount formula in a simulation was a RecursionError (500)."""
+    error = refused(source, expect="int")
+    assert "nests too deeply" in error.message and "嵌套过深" in error.message_zh
+
+
+def test_a_reasonably_nested_expression_still_passes() -> None:
+    analyse("(" * 20 + "person.age + 1" + ")" * 20 + " * 100", BOTH, "int")
+    analyse(" + ".join(["person.age"] * 100), BOTH, "int")

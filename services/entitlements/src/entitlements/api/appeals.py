@@ -5,7 +5,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from carekit.auth.deps import check_jurisdiction, require_roles
 from carekit.auth.principal import Principal, Role
@@ -15,6 +15,7 @@ from entitlements.api.deps import TodayDep
 from entitlements.domain.errors import PolicyError
 from entitlements.domain.evaluation import division_for
 from entitlements.domain.facts_catalogue import FactsRow
+from entitlements.domain.policy import CODE_PATTERN
 from entitlements.service import appeals
 from entitlements.service.checks import person_row
 from entitlements.service.policies import active_policy
@@ -23,30 +24,38 @@ router = APIRouter(prefix="/v1/appeals", tags=["appeals"], responses=PROBLEM_RES
 
 Filer = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN))]
 Decider = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
+MAX_AMOUNT = 10**12  # fen or points: far beyond any benefit, far below what a cycle's bigint total holds
 AppealReader = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.APPROVER, Role.AUDITOR))]
 
 
 class AppealCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     person_id: uuid.UUID
-    policy: str = Field(max_length=64)
+    policy: str = Field(max_length=64, pattern=CODE_PATTERN)
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class AppealDecision(BaseModel):
+class OverrideDecision(BaseModel):
+    """Grant a manual override: the subject is (or is not) eligible until `expires_on`, inclusive."""
+
     model_config = ConfigDict(extra="forbid")
-    outcome: Literal["override", "refuse"]
-    eligible: bool = Field(default=True, description="The override's outcome (override only)")
-    amount: int | None = Field(default=None, ge=0, description="fen/points; for an eligible override of a "
-                                                                 "benefit with an amount")
+    outcome: Literal["override"]
+    eligible: bool = Field(default=True, description="The override's outcome")
+    amount: int | None = Field(default=None, ge=0, le=MAX_AMOUNT,
+                               description="fen/points; for an eligible override of a benefit with an amount")
     reason: str = Field(min_length=1, max_length=2000)
-    expires_on: date | None = Field(default=None, description="Last day the override holds (override only)")
+    expires_on: date = Field(description="Last day the override holds; today or later")
 
-    @model_validator(mode="after")
-    def expiry_for_overrides(self) -> "AppealDecision":
-        if self.outcome == "override" and self.expires_on is None:
-            raise ValueError("an override needs expires_on")
-        return self
+
+class Refusal(BaseModel):
+    """Refuse the appeal: nothing changes."""
+
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["refuse"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+AppealDecision = Annotated[OverrideDecision | Refusal, Field(discriminator="outcome")]
 
 
 class AppealPublic(BaseModel):
@@ -111,10 +120,12 @@ async def decide_appeal(appeal_id: uuid.UUID, body: AppealDecision, principal: D
         raise not_found("appeal", "申诉") from None
     row = await _person(uow, principal, appeal.person_id)
     checked = await _policy(uow, appeal.policy_code, row, today)
+    override = body if isinstance(body, OverrideDecision) else None
     try:
-        await appeals.decide_appeal(uow, appeal, checked, row, principal.sub, grant=body.outcome == "override",
-                                    eligible=body.eligible, amount=body.amount, reason=body.reason,
-                                    expires_on=body.expires_on, today=today)
+        await appeals.decide_appeal(uow, appeal, checked, row, principal.sub, grant=override is not None,
+                                    eligible=override.eligible if override else True,
+                                    amount=override.amount if override else None, reason=body.reason,
+                                    expires_on=override.expires_on if override else None, today=today)
     except appeals.SelfDecision:
         raise forbidden("An appeal is decided by someone other than who filed it.",
                         "申诉须由提交人以外的人决定。") from None

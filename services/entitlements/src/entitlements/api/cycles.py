@@ -12,8 +12,9 @@ from carekit.auth.principal import Principal, Role
 from carekit.deps import PageDep, RuntimeDep, UowDep
 from carekit.http.pagination import Page, next_cursor
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
-from entitlements.domain.cycles import Period
+from entitlements.domain.cycles import PERIOD_PATTERN, Period
 from entitlements.domain.errors import PolicyError
+from entitlements.domain.policy import CODE_PATTERN
 from entitlements.events.cycle_work import enqueue
 from entitlements.service import cycles
 from entitlements.service.policies import active_policy
@@ -28,8 +29,9 @@ CycleReader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.APPROV
 
 class CycleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    policy: str = Field(max_length=64, description="Policy code; its active version is cycled")
-    period: str = Field(max_length=7, description="A year (2026) or a month (2026-03)")
+    policy: str = Field(max_length=64, pattern=CODE_PATTERN, description="Policy code; its active version is cycled")
+    period: str = Field(max_length=7, pattern=PERIOD_PATTERN, description="A year (2026) or a month (2026-03), "
+                                                                           "from 1900 on")
 
 
 class CyclePublic(BaseModel):
@@ -90,8 +92,7 @@ async def _visible(uow: Any, principal: Principal, cycle_id: uuid.UUID) -> Any:
         cycle = await cycles.get_cycle(uow.session, cycle_id)
     except cycles.CycleNotFound:
         raise not_found("cycle", "发放周期") from None
-    region = principal.region or ""
-    if not (cycle.region.startswith(region) or region.startswith(cycle.region)):
+    if not principal.covers(cycle.region):  # a cycle belongs to the area it was created for
         raise not_found("cycle", "发放周期")
     return cycle
 
@@ -104,11 +105,13 @@ def _unprocessable(exc: PolicyError) -> ProblemError:
 @router.post("", response_model=CyclePublic, status_code=status.HTTP_201_CREATED,
              summary="Evaluate a policy's population for a period into frozen lines (admin)")
 async def create_cycle(body: CycleCreate, principal: CycleMaker, uow: UowDep, runtime: RuntimeDep) -> CyclePublic:
-    """Evaluates the active version of `policy` as of the period's first day over the creator's region,
+    """Evaluates the active version of `policy` as of the period's first day over the creator's region
+    (narrowed to the policy's jurisdiction: the cycle's `region`, the only area whose staff see it),
     county by county, with the SQL path; the lines are frozen. With the work queue on
     (`ENTITLEMENTS_CYCLE_QUEUE`) the answer comes at once with status `evaluating`, and the cycle turns
     `ready` when the workers are done. 422 for a period outside the policy's dates
-    or of the wrong kind; 409 while another cycle of the policy and period awaits approval."""
+    or of the wrong kind; 409 while another cycle of the policy and period over an overlapping area
+    awaits approval; 403 when the policy does not apply in the creator's region."""
     checked = await active_policy(uow.session, body.policy)
     if checked is None:
         raise not_found("active policy", "已启用的政策")
@@ -117,10 +120,10 @@ async def create_cycle(body: CycleCreate, principal: CycleMaker, uow: UowDep, ru
                                              principal.sub)
     except PolicyError as exc:
         raise _unprocessable(exc) from None
-    except cycles.CycleOpen as exc:
+    except cycles.CycleOpen as exc:  # linked when the caller may read it (not a cycle of a wider area)
+        link = {"cycle": f"/v1/cycles/{exc.cycle_id}"} if principal.covers(exc.region) else {}
         raise ProblemError(409, "cycle-open", "Conflict", "A cycle of this policy and period awaits approval.",
-                           "冲突", "该政策本周期已有待审批的发放周期。",
-                           extensions={"cycle": f"/v1/cycles/{exc.cycle_id}"}) from None
+                           "冲突", "该政策本周期已有待审批的发放周期。", extensions=link) from None
     except cycles.OutsideArea:
         raise forbidden("The policy does not apply in your region.", "该政策不适用于您的辖区。") from None
     if runtime.settings.cycle_queue:  # the workers take it from here: the cycle is `evaluating` meanwhile

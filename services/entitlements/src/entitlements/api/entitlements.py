@@ -154,11 +154,18 @@ async def check_eligibility(
 ) -> EligibilityCheck:
     """For partner tokens. Only whether the person is eligible today and until when (on the facts on
     record) is disclosed — no amount, no reason, and an unknown ID number answers `eligible: false`
-    exactly like a known one who is not eligible. The ID is matched through the platform's blind index."""
+    exactly like a known one who is not eligible. The ID is matched through the platform's blind index.
+
+    A partner answers for people inside its remit, the token's `region` (its registered county,
+    prefecture or province): a person whose household is registered there or lives there. Anyone else —
+    and everyone, for a token without a region — gets the unknown number's answer."""
     checked = next((c for c in library if c.policy.code == policy), None)
     if checked is None:
         raise not_found("policy", "政策")
-    found = await person_and_override(session, vault.index(id_number.strip().upper(), ID_FIELD), checked, today)
+    if not principal.region:
+        return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
+    found = await person_and_override(session, vault.index(id_number.strip().upper(), ID_FIELD), principal.region,
+                                      checked, today)
     if found is None:
         return EligibilityCheck(policy=policy, eligible=False, valid_until=None)
     row, override = found

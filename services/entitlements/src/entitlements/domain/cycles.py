@@ -18,6 +18,7 @@ from entitlements.domain.errors import PolicyError
 from entitlements.domain.policy import BenefitKind, CheckedPolicy
 
 CHUNK_SIZE = 1000  # lines per `entitlements.cycle.approved` event
+PERIOD_PATTERN = r"^(?:19|[2-9][0-9])[0-9]{2}(?:-(?:0[1-9]|1[0-2]))?$"  # as the OpenAPI states it
 _PERIOD = re.compile(r"^(?P<year>[0-9]{4})(?:-(?P<month>0[1-9]|1[0-2]))?\Z")
 T = TypeVar("T")
 

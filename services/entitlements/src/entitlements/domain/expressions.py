@@ -210,6 +210,7 @@ def parse(source: str) -> tuple[Node, Any]:
         else:
             en, zh = "CEL syntax error: the expression ends too early.", "CEL 语法错误：表达式不完整。"
         raise ExpressionError(en, zh, position) from None
+    _check_depth(tree, source)
     try:
         program = cel.compile(source)
     except Exception as exc:  # noqa: BLE001 - the Rust parser's own word on the syntax
@@ -219,6 +220,25 @@ def parse(source: str) -> tuple[Node, Any]:
         raise ExpressionError("CEL syntax error: " + str(exc).splitlines()[0][:200],
                               "CEL 语法错误：" + str(exc).splitlines()[0][:200], position) from None
     return _Builder(source).build(tree), program
+
+
+# How deep the parse tree may nest. Every check after parsing walks the tree recursively, so a deeper
+# one (`-----…1`, a chain of 2,000 `+1`) is refused here with its position instead of exhausting the
+# stack. Each operator adds about ten grammar levels; the library's deepest expression has 27.
+MAX_DEPTH = 300
+
+
+def _check_depth(tree: Tree, source: str) -> None:
+    stack: list[tuple[Tree | Token, int]] = [(tree, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            offset = _offset_of(item)
+            raise ExpressionError("The expression nests too deeply: split it or write it more simply.",
+                                  "表达式嵌套过深，请拆分或简化。",
+                                  Position.at_offset(source, offset if offset is not None else 0))
+        if isinstance(item, Tree):
+            stack.extend((child, depth + 1) for child in item.children if isinstance(child, Tree | Token))
 
 
 def _offset_of(item: Tree | Token) -> int | None:

@@ -148,9 +148,14 @@ class CheckedPolicy:
         return tuple(dict.fromkeys(names))
 
 
-_CODE = re.compile(r"^[a-z][a-z0-9-]{2,63}$")
-_FUND = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{1,31}$")
-_JURISDICTION_LENGTHS = (0, 2, 4, 6, 9, 12)
+# The shapes, as patterns the OpenAPI states too (`\Z`-free: JSON Schema patterns are ECMA regexes).
+CODE_PATTERN = r"^[a-z][a-z0-9-]{2,63}$"
+FUND_PATTERN = r"^[A-Z0-9][A-Z0-9_.-]{1,31}$"
+JURISDICTION_PATTERN = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})?$"
+MAX_VERSION = 2**31 - 1  # the column is a PostgreSQL integer
+_CODE = re.compile(CODE_PATTERN.removesuffix("$") + r"\Z")
+_FUND = re.compile(FUND_PATTERN.removesuffix("$") + r"\Z")
+_JURISDICTION = re.compile(JURISDICTION_PATTERN.removesuffix("$") + r"\Z")  # ASCII digits only
 _CASH = (BenefitKind.CASH_YEARLY, BenefitKind.CASH_MONTHLY, BenefitKind.CASH_ONCE)
 
 
@@ -166,8 +171,7 @@ def check_policy(policy: Policy) -> CheckedPolicy:
             raise PolicyError(f"name.{lang}", "The policy needs a name in Chinese and English.", "政策须有中英文名称。")
     if not policy.legal_basis.strip():
         raise PolicyError("legal_basis", "Name the legal basis (document number).", "请填写政策依据（文件号）。")
-    if not (policy.jurisdiction.isdigit() or policy.jurisdiction == "") or \
-            len(policy.jurisdiction) not in _JURISDICTION_LENGTHS:
+    if not _JURISDICTION.match(policy.jurisdiction):
         raise PolicyError("jurisdiction", "A jurisdiction is a division-code prefix of 0, 2, 4, 6, 9 or 12 digits.",
                           "适用地区应为0、2、4、6、9或12位的区划代码前缀。")
     if policy.effective_to is not None and policy.effective_to < policy.effective_from:
@@ -206,6 +210,13 @@ def check_policy(policy: Policy) -> CheckedPolicy:
     if problem is not None and policy.batch:
         raise problem
     return CheckedPolicy(policy=policy, criteria=tuple(criteria), amount=amount, batch_problem=problem)
+
+
+def visible_in(jurisdiction: str, region: str | None) -> bool:
+    """A policy concerns a caller of `region` when one contains the other: the national, provincial…
+    policies above the region and those drafted inside it; never a neighbouring county's. No region,
+    no policy."""
+    return bool(region) and (jurisdiction.startswith(region) or region.startswith(jurisdiction))  # type: ignore[union-attr]
 
 
 def overlaps(a: Policy, b: Policy) -> bool:

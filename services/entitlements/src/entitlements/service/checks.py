@@ -19,15 +19,18 @@ from entitlements.domain.policy import CheckedPolicy, Subject
 
 PF = PersonFactsRecord.__table__
 HORIZON_DAYS = 366
-# The partners' check: the person by the blind index and the override in force for one policy, in one
-# round trip (the latest decided wins, as in `overrides_for`).
+# The partners' check: the person by the blind index — only inside the partner's remit, where the
+# household is registered or where it lives — and the override in force for one policy, in one round trip
+# (the latest decided wins, as in `overrides_for`). A person outside the remit is not found, exactly as an
+# unknown number: same statement, same answer.
 PERSON_AND_OVERRIDE = text(
     "SELECT pf.*, o.id AS o_id, o.appeal_id AS o_appeal_id, o.subject_id AS o_subject_id, o.eligible AS o_eligible,"
     " o.amount AS o_amount, o.reason AS o_reason, o.expires_on AS o_expires_on, o.decided_by AS o_decided_by"
     " FROM person_facts pf LEFT JOIN LATERAL (SELECT * FROM overrides o WHERE o.policy_code = :policy"
     " AND o.subject_id = CASE WHEN :by_household THEN pf.household_id ELSE pf.person_id END"
     " AND o.expires_on >= :day ORDER BY o.decided_at DESC LIMIT 1) o ON true"
-    " WHERE pf.id_number_index = :index LIMIT 1"
+    " WHERE pf.id_number_index = :index AND pf.merged_into IS NULL"
+    " AND (pf.division_code LIKE :remit OR pf.residence_division_code LIKE :remit) LIMIT 1"
 )
 
 
@@ -37,12 +40,14 @@ async def person_row(session: AsyncSession, person_id: uuid.UUID) -> FactsRow | 
     return facts_row(dict(found._mapping)) if found else None
 
 
-async def person_and_override(session: AsyncSession, index: str, checked: CheckedPolicy,
+async def person_and_override(session: AsyncSession, index: str, remit: str, checked: CheckedPolicy,
                               day: date) -> tuple[FactsRow, Override | None] | None:
-    """The person with this blind index, and the override of `checked` in force for them on `day` (only
-    when the policy is in force there and covers them, as the explanation does); None for nobody."""
+    """The person with this blind index registered or living inside `remit` (a division-code prefix of
+    ASCII digits), and the override of `checked` in force for them on `day` (only when the policy is in
+    force there and covers them, as the explanation does); None for nobody."""
     by_household = checked.policy.subject is Subject.HOUSEHOLD
-    found = (await session.execute(PERSON_AND_OVERRIDE, {"index": index, "policy": checked.policy.code,
+    found = (await session.execute(PERSON_AND_OVERRIDE, {"index": index, "remit": remit + "%",
+                                                         "policy": checked.policy.code,
                                                          "by_household": by_household, "day": day})).first()
     if found is None:
         return None

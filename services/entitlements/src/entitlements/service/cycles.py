@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.engine import Database
@@ -70,16 +70,18 @@ async def create_cycle(session: AsyncSession, checked: CheckedPolicy, period: Pe
     """The cycle row and its county work items (nothing evaluated yet); PolicyError if it cannot be run."""
     check_cycle(checked, period)
     policy = checked.policy
+    area = _area(checked, region)
+    if not region or not (area.startswith(region) and area.startswith(checked.policy.jurisdiction)):
+        raise OutsideArea()
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('cycle:' || :code || ':' || :period))"),
                           {"code": policy.code, "period": period.text})
-    open_cycle = (await session.execute(select(CY.c.id).where(
-        CY.c.policy_code == policy.code, CY.c.period == period.text, CY.c.status != "approved"))).first()
+    # only a cycle over the same people blocks: one of an area containing this one or inside it
+    open_cycle = (await session.execute(select(CY.c.id, CY.c.region).where(
+        CY.c.policy_code == policy.code, CY.c.period == period.text, CY.c.status != "approved",
+        or_(CY.c.region.like(area + "%"), literal(area).like(CY.c.region + "%"))))).first()
     if open_cycle is not None:
-        raise CycleOpen(open_cycle.id)
+        raise CycleOpen(open_cycle.id, open_cycle.region)
     cycle_id = uuid.uuid4()
-    area = _area(checked, region)
-    if not (area.startswith(region) and area.startswith(checked.policy.jurisdiction)):
-        raise OutsideArea()
     await session.execute(CY.insert().values(
         id=cycle_id, policy_code=policy.code, policy_version=policy.version, period=period.text, region=area,
         as_of=period.start, status="evaluating", fund=policy.benefit.fund, benefit_kind=policy.benefit.kind.value,
@@ -96,13 +98,13 @@ async def create_cycle(session: AsyncSession, checked: CheckedPolicy, period: Pe
 
 
 class CycleOpen(Exception):
-    def __init__(self, cycle_id: uuid.UUID) -> None:
+    def __init__(self, cycle_id: uuid.UUID, region: str) -> None:
         super().__init__(str(cycle_id))
-        self.cycle_id = cycle_id
+        self.cycle_id, self.region = cycle_id, region
 
 
 class OutsideArea(Exception):
-    """The creator's region and the policy's jurisdiction do not meet."""
+    """The creator's region and the policy's jurisdiction do not meet (or the creator has no region)."""
 
 
 class CycleStateError(Exception):

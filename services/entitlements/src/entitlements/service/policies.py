@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ from entitlements.domain.policy import (
     policy_from_dict,
     policy_to_dict,
     retire,
+    visible_in,
 )
 
 PV = PolicyVersionRecord.__table__
@@ -182,14 +182,17 @@ async def draft(session: AsyncSession, data: dict[str, Any], drafted_by: str, re
     """A new draft version of `data["code"]` (version = highest so far + 1); PolicyError if invalid."""
     data = {k: v for k, v in data.items() if k not in ("version", "status", "drafted_by", "approved_by")}
     probe = policy_from_dict({**data, "version": 1})
-    if region and not probe.jurisdiction.startswith(region):
+    if not region or not probe.jurisdiction.startswith(region):
         raise NotAllowed("You may draft policies only for your own region or inside it.",
                          "只能为本辖区或其下级地区起草政策。")
     await _lock(session, probe.code)
     latest = (await session.execute(select(func.max(PV.c.version)).where(PV.c.code == probe.code))).scalar()
     policy = dataclasses.replace(probe, version=(latest or 0) + 1, status=Status.DRAFT, drafted_by=drafted_by)
     checked = _check_draft(policy)
-    await session.execute(PV.insert().values(**_values(policy, checked)))
+    values = _values(policy, checked)
+    if data.get("sources") is not None:  # for people: kept with the version, not read by the rules
+        values["body"]["sources"] = data["sources"]
+    await session.execute(PV.insert().values(**values))
     await audit(session, drafted_by, "policy.drafted", f"policy/{policy.code}/v{policy.version}")
     return policy
 
@@ -201,19 +204,39 @@ async def get_version(session: AsyncSession, code: str, version: int) -> Any:
     return row
 
 
-async def list_versions(session: AsyncSession, code: str | None = None, status: str | None = None) -> Sequence[Any]:
+async def visible_version(session: AsyncSession, code: str, version: int, region: str | None) -> Any:
+    """The version, if its jurisdiction concerns a caller of `region` (else PolicyNotFound, as unknown)."""
+    row = await get_version(session, code, version)
+    if not visible_in(row.jurisdiction, region):
+        raise PolicyNotFound(f"{code}/v{version}")
+    return row
+
+
+async def list_versions(session: AsyncSession, region: str | None, code: str | None = None,
+                        status: str | None = None) -> list[Any]:
+    """The versions whose jurisdiction concerns a caller of `region` (see `visible_in`)."""
     query = select(PV).order_by(PV.c.code, PV.c.version)
     if code:
         query = query.where(PV.c.code == code)
     if status:
         query = query.where(PV.c.status == status)
-    return (await session.execute(query)).all()
+    return [row for row in (await session.execute(query)).all() if visible_in(row.jurisdiction, region)]
 
 
-async def activate_version(session: AsyncSession, code: str, version: int, approver: str) -> Policy:
+async def _changeable(session: AsyncSession, code: str, version: int, region: str | None) -> Policy:
+    """A version an approver of `region` may activate or retire: one inside their region."""
+    row = await visible_version(session, code, version, region)
+    if not row.jurisdiction.startswith(region or ""):
+        raise NotAllowed("A policy above your region is activated or retired at its own level.",
+                         "上级地区的政策须由该级审批人启用或停用。")
+    return stored_policy(row)
+
+
+async def activate_version(session: AsyncSession, code: str, version: int, approver: str,
+                           region: str | None) -> Policy:
     """Activate a draft: approver ≠ drafter (NotAllowed), a draft only and no overlap (PolicyConflict)."""
     await _lock(session, code)
-    policy = stored_policy(await get_version(session, code, version))
+    policy = await _changeable(session, code, version, region)
     if policy.status is not Status.DRAFT:
         raise PolicyConflict("not-a-draft", f"Version {version} is {policy.status.value}; only a draft is activated.",
                              f"第{version}版状态为{policy.status.value}，只有草稿可以启用。")
@@ -236,9 +259,10 @@ async def activate_version(session: AsyncSession, code: str, version: int, appro
     return active
 
 
-async def retire_version(session: AsyncSession, code: str, version: int, approver: str) -> Policy:
+async def retire_version(session: AsyncSession, code: str, version: int, approver: str,
+                         region: str | None) -> Policy:
     await _lock(session, code)
-    policy = stored_policy(await get_version(session, code, version))
+    policy = await _changeable(session, code, version, region)
     try:
         retired = retire(policy)
     except PolicyError as exc:
