@@ -14,6 +14,7 @@ from carekit.http import health, me, ops
 from carekit.http.control_characters import ControlCharacterMiddleware
 from carekit.http.idempotency import IdempotencyMiddleware
 from carekit.http.middleware import RequestContextMiddleware
+from carekit.http.openapi import install_kit_responses
 from carekit.http.problems import install_problem_handlers
 from carekit.logging import configure_logging, get_logger
 from carekit.runtime import ServiceRuntime, build_service_tokens, build_verifier
@@ -77,6 +78,7 @@ def create_service_app(
     app.state.token_verifier = build_verifier(settings)
     app.state.service_tokens = build_service_tokens(settings)
     install_problem_handlers(app)
+    install_kit_responses(app)
     for exc_type, handler in (exception_handlers or {}).items():
         app.add_exception_handler(exc_type, handler)
     app.add_middleware(IdempotencyMiddleware)

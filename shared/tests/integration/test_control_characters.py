@@ -41,6 +41,10 @@ def echo_router() -> APIRouter:
     async def echo_code(code: str) -> dict:
         return {"code": code}
 
+    @router.post("/ping")
+    async def ping() -> dict:
+        return {}
+
     @router.post("/upload")
     async def echo_upload(file: UploadFile) -> dict:
         return {"size": len(await file.read())}
@@ -130,8 +134,16 @@ async def test_path_parameters_are_checked(client, kit, tokens) -> None:
     assert_refused(await kit.client.get(note, headers=tokens.headers(roles=["citizen"])), "path.note_id")
 
 
-async def test_a_control_character_outside_any_route_is_a_plain_404(client) -> None:
+async def test_a_control_character_outside_any_route_is_a_plain_404_or_405(client) -> None:
     assert (await client.get("/v1/nowhere%00")).status_code == 404
+    assert (await client.delete("/v1/echo/codes/FP%00X")).status_code == 405
+
+
+async def test_what_the_route_does_not_take_is_ignored_not_refused(client) -> None:
+    # The route never reads an undeclared query parameter or a body it does not take.
+    assert (await client.get("/v1/echo/search?name=ok&other=%00")).status_code == 200
+    assert (await post_json(client, "/v1/echo/ping", {"x": "\u0000"})).status_code == 200
+    assert (await client.get("/healthz", params={"x": "\u0000"})).status_code == 200
 
 
 async def test_uploaded_files_are_the_importers_concern(client) -> None:

@@ -15,7 +15,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.deps import CurrentPrincipal, PageDep, UowDep
 from carekit.events.consumer import Subscription
 from carekit.events.envelope import EventEnvelope, new_event
-from carekit.http.etag import precondition_failed, require_if_match, set_etag
+from carekit.http.etag import IfMatch, precondition_failed, require_if_match, set_etag
 from carekit.http.pagination import Page, next_cursor
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from carekit.settings import ServiceSettings
@@ -70,7 +70,7 @@ def build_router(service: str) -> APIRouter:
 
     @router.patch("/{note_id}", response_model=NotePublic)
     async def update_note(note_id: uuid.UUID, body: NoteUpdate, principal: Caseworker, uow: UowDep,
-                          request: Request, response: Response) -> NotePublic:
+                          request: Request, response: Response, _if_match: IfMatch = None) -> NotePublic:
         note = await _load(uow, note_id, principal)
         require_if_match(request, note.id, note.version)
         # Guarded by version: a writer that committed since `_load` makes this match no row.

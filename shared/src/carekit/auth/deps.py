@@ -44,6 +44,7 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
             raise forbidden(f"This needs one of these roles: {wanted}.", f"此操作需要以下角色之一：{wanted}。")
         return principal
 
+    check.required_roles = roles  # type: ignore[attr-defined]  # read by the kit's OpenAPI hook (403)
     return check
 
 

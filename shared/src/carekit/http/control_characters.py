@@ -22,12 +22,12 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
 from starlette.routing import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carekit.http.problems import FieldError, ProblemError, problem_response
+from carekit.http.routes import declares_body, query_names, route_for
 
 REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAYBE_IN_JSON = re.compile(rb"\\u00|\\[bf]|\x7f|\xc2[\x80-\x9f]")
@@ -90,31 +90,13 @@ def _problem(found: list[tuple[str, int, bool]]) -> tuple[ProblemError, list[Fie
     return error, [_field_error(*f) for f in found]
 
 
-def _in_query(scope: Scope) -> list[tuple[str, int, bool]]:
+def _in_query(scope: Scope, declared: set[str]) -> list[tuple[str, int, bool]]:
     raw: bytes = scope.get("query_string", b"")
     if not _MAYBE_IN_URL.search(raw):
         return []
-    found = []
-    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-        for text, is_key in ((name, True), (value, False)):
-            if bad := REFUSED.search(text):
-                found.append((f"query.{_shown(name)}", ord(bad.group()), is_key))
-    return found[:MAX_REPORTED]
-
-
-def _in_path(scope: Scope) -> list[tuple[str, int, bool]]:
-    """The path parameters holding a refused character, for the route the path would reach. A path
-    no route matches is left to the router (404)."""
-    path = get_route_path(scope)
-    if not REFUSED.search(path):
-        return []
-    for route in iter_route_contexts(scope["app"].routes):
-        regex = getattr(route, "path_regex", None)
-        match = regex.match(path) if regex is not None else None
-        if match and (not route.methods or scope["method"] in route.methods):
-            return [(f"path.{name}", ord(bad.group()), False)
-                    for name, value in match.groupdict().items() if (bad := REFUSED.search(value))]
-    return []
+    return [(f"query.{name}", ord(bad.group()), False)
+            for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+            if name in declared and (bad := REFUSED.search(value))]
 
 
 def _in_body(body: bytes) -> list[tuple[str, int, bool]]:
@@ -127,6 +109,22 @@ def _in_body(body: bytes) -> list[tuple[str, int, bool]]:
     return refused_in(value, "body")
 
 
+def _refused(scope: Scope, body: bytes | None) -> list[tuple[str, int, bool]]:
+    """What the request sends to the route it reaches: its path parameters, the query parameters and
+    the body it declares (anything else is ignored by the route, so not refused). A request no route
+    takes is left to the router (404, 405)."""
+    reached = route_for(scope["app"], scope, get_route_path(scope))
+    if reached is None:
+        return []
+    route, path_params = reached
+    found = [(f"path.{name}", ord(bad.group()), False)
+             for name, value in path_params.items() if (bad := REFUSED.search(value))]
+    found += _in_query(scope, query_names(route))
+    if body is not None and declares_body(route):
+        found += _in_body(body)
+    return found[:MAX_REPORTED]
+
+
 class ControlCharacterMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -135,11 +133,13 @@ class ControlCharacterMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = _in_path(scope) or _in_query(scope)
-        if not found and _is_json(scope):
+        suspect = bool(REFUSED.search(scope["path"]) or _MAYBE_IN_URL.search(scope.get("query_string", b"")))
+        body = None
+        if _is_json(scope):
             body = await _read_body(receive)
-            found = _in_body(body)
             receive = _replay(body, receive)
+            suspect = suspect or bool(_MAYBE_IN_JSON.search(body))
+        found = _refused(scope, body) if suspect else []
         if found:
             error, errors = _problem(found)
             await problem_response(Request(scope, receive), error, errors)(scope, receive, send)

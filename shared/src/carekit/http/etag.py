@@ -1,8 +1,15 @@
 """ETag / If-Match optimistic concurrency for updates."""
 
-from fastapi import Request, Response
+from typing import Annotated
+
+from fastapi import Header, Request, Response
 
 from carekit.http.problems import ProblemError
+
+# Declare it on an endpoint that calls `require_if_match` (`_if_match: IfMatch = None`): the OpenAPI then
+# documents the header, and the kit's OpenAPI hook the 412 and 428 answers.
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The ETag you last read (required: 428 "
+                                                                     "without it, 412 if it changed since)")]
 
 
 def etag_for(entity_id: object, version: int) -> str:

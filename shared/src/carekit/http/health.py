@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from carekit.events.relay import outbox_stats
+from carekit.http.problems import PROBLEM_JSON, Problem
 from carekit.metrics import CONSUMER_ACK_PENDING, CONSUMER_LAG, DEAD_LETTER_BACKLOG, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 router = APIRouter(tags=["health"])
@@ -15,7 +16,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", operation_id="health-ready", summary="Database reachable, migrations at head, NATS connected")
+@router.get("/readyz", operation_id="health-ready", summary="Database reachable, migrations at head, NATS connected",
+            responses={503: {"model": Problem, "content": {PROBLEM_JSON: {}},
+                             "description": "Not ready: `checks` names what is not ok"}})
 async def readyz(request: Request) -> JSONResponse:
     runtime = request.app.state.runtime
     checks: dict[str, str] = {}

@@ -4,9 +4,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from carekit.auth.deps import CurrentPrincipal
-from carekit.http.problems import PROBLEM_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["auth"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["auth"])  # its problem responses (401, 500): carekit.http.openapi
 
 
 class PrincipalPublic(BaseModel):

@@ -9,10 +9,17 @@ from pydantic import BaseModel
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
 from carekit.events.envelope import EventEnvelope, InvalidEvent
-from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
+from carekit.http.problems import PROBLEM_JSON, Problem, ProblemError, not_found
 from carekit.logging import get_logger
 
-router = APIRouter(prefix="/v1/ops", tags=["ops"], responses=PROBLEM_RESPONSES)
+
+def _problems(*statuses: tuple[int, str]) -> dict[int | str, dict]:
+    return {status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": text} for status, text in statuses}
+
+
+# With those the kit's OpenAPI hook adds (401, 403, 422, 500: carekit.http.openapi).
+router = APIRouter(prefix="/v1/ops", tags=["ops"], responses=_problems((503, "NATS is not connected yet")))
+_ONE_LETTER = _problems((404, "No dead letter with this seq"))
 log = get_logger(__name__)
 OpsPrincipal = Annotated[Principal, Depends(require_roles(Role.OPS, Role.ADMIN))]
 # NATS stream sequence numbers start at 1 and are kept within a signed 64-bit integer here: beyond it
@@ -68,6 +75,8 @@ async def list_dead_letters(
 
 
 @router.post("/dead-letters/{seq}/replay", operation_id="ops-replay_dead_letter", response_model=ReplayResult,
+             responses={**_ONE_LETTER, **_problems(
+                 (409, "The consumer no longer exists, or the Idempotency-Key was used for another request"))},
              summary="Run a dead-lettered event through its handler again and remove it on success")
 async def replay_dead_letter(request: Request, seq: Seq, principal: OpsPrincipal) -> ReplayResult:
     store = _store(request)
@@ -97,7 +106,7 @@ async def replay_dead_letter(request: Request, seq: Seq, principal: OpsPrincipal
     return ReplayResult(seq=seq, event_id=str(event.id), handled=handled, already_handled=not handled)
 
 
-@router.delete("/dead-letters/{seq}", operation_id="ops-discard_dead_letter", status_code=204,
+@router.delete("/dead-letters/{seq}", operation_id="ops-discard_dead_letter", status_code=204, responses=_ONE_LETTER,
                summary="Discard a dead-lettered event for good")
 async def discard_dead_letter(request: Request, seq: Seq, principal: OpsPrincipal) -> Response:
     store = _store(request)

@@ -56,7 +56,7 @@ def decode_cursor(cursor: str, secret: str, scope: str = "") -> dict[str, Any]:
         raise _bad_cursor() from exc
 
 
-async def _page_params(
+async def page_params(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=200, description="Items per page (1–200)")] = 50,
     cursor: Annotated[str | None, Query(description="`next_cursor` from the previous page")] = None,
@@ -65,7 +65,7 @@ async def _page_params(
     return PageParams(limit=limit, after=decode_cursor(cursor, secret, request.url.path) if cursor else None)
 
 
-PageDep = Annotated[PageParams, Depends(_page_params)]
+PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def next_cursor(request: Request, items: list[Any], limit: int, key: Any) -> str | None:

@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import get_route_path
 
+from carekit.http.routes import methods_at
 from carekit.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -193,18 +193,6 @@ _TITLES = {
 }
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route serves at this path. Starlette's own `Allow` names only the first route
-    it met, and FastAPI makes a route per method (`GET /v1/notes` and `POST /v1/notes` are two)."""
-    path = get_route_path(request.scope)
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        regex = getattr(route, "path_regex", None)
-        if route.methods and regex is not None and regex.match(path):
-            methods.update(route.methods)
-    return sorted(methods)
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
@@ -230,7 +218,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
-            headers["Allow"] = ", ".join(allowed_methods(request))
+            # Starlette names only the first route it met; FastAPI makes a route per method.
+            headers["Allow"] = ", ".join(methods_at(request.app, get_route_path(request.scope)))
         error = ProblemError(exc.status_code, slug, title, detail, title_zh, title_zh, headers=headers)
         return problem_response(request, error)
 

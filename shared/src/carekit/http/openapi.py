@@ -1,0 +1,106 @@
+"""Every service's OpenAPI lists the problem responses the kit itself can give for each operation.
+
+The kit answers some requests before or around the service's own code: 401 where a token is needed,
+403 where roles are required, 422 where there are parameters or a body (validation, JSON syntax,
+control characters), 400 and 409 on POSTs (Idempotency-Key), 400 on paged lists (a foreign cursor),
+412 and 428 where an `If-Match` header is taken, and 500 anywhere. The service's own responses stay as
+it declares them. A problem's body is `application/problem+json` (never `application/json`).
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+from carekit.auth.deps import get_principal
+from carekit.http.pagination import page_params
+from carekit.http.problems import PROBLEM_JSON, Problem
+from carekit.http.routes import calls
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
+_DESCRIPTIONS = {
+    "400": "Bad request: an Idempotency-Key that is not 1–255 visible ASCII characters, a cursor this "
+           "service did not issue, or a body that cannot be read",
+    "401": "Missing, expired or invalid token",
+    "403": "Not allowed for your role",
+    "409": "Conflict: this Idempotency-Key was used for another request, or that request is still running",
+    "412": "Changed since you read it: read it again and re-apply your change",
+    "422": "Invalid request: a parameter or body field is missing or invalid (named in `errors`), the body "
+           "is not valid JSON, or text holds control characters",
+    "428": "If-Match required: send the ETag you last read",
+    "500": "Internal error: nothing was changed; give the request_id to support",
+}
+
+
+def kit_statuses(route: Any, operation: dict[str, Any], method: str) -> set[str]:
+    """The statuses the kit can answer this operation with."""
+    dependencies = calls(route)
+    statuses = {"500"}
+    if get_principal in dependencies:
+        statuses.add("401")
+    if any(getattr(call, "required_roles", None) for call in dependencies):
+        statuses.add("403")
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.add("422")
+    if method == "POST":
+        statuses |= {"400", "409"}
+    if page_params in dependencies or operation.get("requestBody"):
+        statuses.add("400")
+    headers = {p.get("name", "").lower() for p in operation.get("parameters", []) if p.get("in") == "header"}
+    if "if-match" in headers:
+        statuses |= {"412", "428"}
+    return statuses
+
+
+def _problem_only(status: str, response: dict[str, Any]) -> None:
+    """FastAPI puts a `model` under `application/json`, and documents its own 422 body, which the kit
+    never sends: a problem is only ever `application/problem+json`."""
+    content = response.get("content", {})
+    schema = content.get("application/json", {}).get("schema")
+    if (PROBLEM_JSON in content and schema == PROBLEM_REF) or (status == "422" and schema == FASTAPI_422_REF):
+        response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+        if status == "422":
+            response["description"] = _DESCRIPTIONS["422"]
+
+
+def add_kit_responses(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    paths = schema.get("paths", {})
+    for route in iter_route_contexts(app.routes):
+        if not getattr(route, "include_in_schema", False) or getattr(route, "dependant", None) is None:
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                _problem_only(status, response)
+            for status in kit_statuses(route, operation, method):
+                responses.setdefault(status, {"description": _DESCRIPTIONS[status],
+                                              "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}})
+    _register_problem_schema(schema)
+    return schema
+
+
+def _register_problem_schema(schema: dict[str, Any]) -> None:
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "HTTPValidationError" in schemas and json.dumps(schema.get("paths", {})).find(FASTAPI_422_REF["$ref"]) < 0:
+        schemas.pop("HTTPValidationError")  # FastAPI's own 422 body, replaced above
+        schemas.pop("ValidationError", None)
+    if "Problem" not in schemas:
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(problem.pop("$defs", {}))
+        schemas["Problem"] = problem
+
+
+def install_kit_responses(app: FastAPI) -> None:
+    """Wrap `app.openapi` so that the schema it serves (and the committed snapshots) list the kit's responses."""
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return add_kit_responses(app, build())
+
+    app.openapi = openapi  # type: ignore[method-assign]
