@@ -94,7 +94,9 @@ class EmbeddedPostgres:
         self._run_as = PG_SYSTEM_USER
 
     def _run(self, args: list[str], timeout: float = 60) -> None:
-        subprocess.run(args, check=True, user=self._run_as, timeout=timeout,
+        # A session of its own: the terminal's Ctrl-C must not kill initdb or pg_ctl half-way (pg_ctl
+        # already puts the postmaster in a session of its own; stopping it is our job, not the terminal's).
+        subprocess.run(args, check=True, user=self._run_as, timeout=timeout, start_new_session=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> "EmbeddedPostgres":
@@ -123,12 +125,59 @@ class EmbeddedPostgres:
     def _stop_stale(self) -> None:
         """A server left running by a killed `make run` holds the data dir: stop it first."""
         if (self.data_dir / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
-                self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], timeout=30)
+            self.stop(timeout=30)
 
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError):
-            self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"], timeout=60)
+    @property
+    def postmaster_pid(self) -> int | None:
+        """The pid of the postmaster serving this data dir, if one is alive (not a stale pid file's)."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError):
+            return None
+        command = process_command(pid)
+        return pid if pid_alive(pid) and (command is None or str(self.data_dir) in command) else None
+
+    def stop(self, timeout: float = 60) -> None:
+        """Stop the server and wait until its postmaster is gone: a fast shutdown, else an immediate one,
+        else SIGKILL. Safe to call when nothing runs."""
+        for mode, seconds in (("fast", timeout), ("immediate", 15)):
+            if self.postmaster_pid is None:
+                return
+            with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired, FileNotFoundError):
+                self._run([self._bin("pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "-t", str(int(seconds)),
+                           "stop"], timeout=seconds + 5)
+        pid = self.postmaster_pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            wait_until_gone(pid, timeout=10)
+
+
+def process_command(pid: int) -> str | None:
+    """The command line of a process from /proc (None where there is no /proc or no such process)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
+
+
+def wait_until_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def nats_server_binary() -> str:

@@ -43,12 +43,16 @@ def local(port: int) -> str:
 def wiring() -> tuple[dict[str, str], dict[str, str]]:
     """(settings for the services, settings for the simulators) that point each at the other.
     Anything already in the environment wins."""
+    registry = local(service_port(SERVICES[0]))
     relief = local(service_port(SERVICES[2]))
     notifications = local(service_port(SERVICES[3]))
     payments, sms = (local(simulator_port(s)) for s in SIMULATORS)
     merchant = os.environ.get("RELIEF_PAYMENT_MERCHANT_ID", DEV_PAYMENT_MERCHANT)
     secret = os.environ.get("RELIEF_PAYMENT_CALLBACK_SECRET", DEV_PAYMENT_CALLBACK_SECRET)
     to_services = {
+        # Relief and notifications read persons from the registry, wherever REGISTRY_PORT put it.
+        "RELIEF_REGISTRY_URL": registry,
+        "NOTIFICATIONS_REGISTRY_URL": registry,
         "RELIEF_PAYMENT_PROVIDER_URL": payments,
         "RELIEF_PAYMENT_MERCHANT_ID": merchant,
         "RELIEF_PAYMENT_CALLBACK_SECRET": secret,
@@ -74,6 +78,36 @@ def wiring() -> tuple[dict[str, str], dict[str, str]]:
         {k: os.environ.get(k, v) for k, v in to_services.items()},
         {k: os.environ.get(k, v) for k, v in to_simulators.items()},
     )
+
+
+class StopRequested(Exception):
+    """Ctrl-C, SIGTERM or SIGHUP arrived: start-up gives way at its next step."""
+
+
+class StopRequest:
+    """Ctrl-C, SIGTERM and SIGHUP only set a flag. They never interrupt a step half-way, so the stop that
+    follows always runs to its end. A terminal's Ctrl-C reaches make, uv and this process at once, and uv
+    forwards it once more: an interrupting handler would break off the stop at that second signal and leave
+    PostgreSQL and NATS running (issue 13)."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def install(self) -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self._note)
+
+    def _note(self, signum: int, _frame: object) -> None:
+        if self.signal_name is None:
+            self.signal_name = signal.Signals(signum).name
+
+    @property
+    def requested(self) -> bool:
+        return self.signal_name is not None
+
+    def check(self) -> None:
+        if self.requested:
+            raise StopRequested(self.signal_name)
 
 
 @dataclass
@@ -103,8 +137,9 @@ class Stack:
             self.database_urls = {k: v for k, v in given.items() if v}
             console.print("PostgreSQL: using the servers named by <SVC>_DATABASE_URL")
         else:
+            self.postgres = EmbeddedPostgres(self.root / "pg", port=state.get("pg_port"))
             with console.status("Starting PostgreSQL (embedded)…"):
-                self.postgres = EmbeddedPostgres(self.root / "pg", port=state.get("pg_port")).start()
+                self.postgres.start()
             for spec in SERVICES:
                 self.database_urls[spec.name] = given[spec.name] or self.postgres.url(spec.name)
                 if not given[spec.name]:
@@ -114,8 +149,9 @@ class Stack:
             self.nats_url = os.environ["NATS_URL"]
             console.print(f"NATS: using {self.nats_url}")
         else:
+            self.nats = EmbeddedNats(self.root / "nats", port=state.get("nats_port"))
             with console.status("Starting NATS with JetStream (embedded)…"):
-                self.nats = EmbeddedNats(self.root / "nats", port=state.get("nats_port")).start()
+                self.nats.start()
             self.nats_url = self.nats.url
             console.print(f"NATS: {self.nats_url} (data in {self.root / 'nats'})")
         self.state_file.write_text(
@@ -127,10 +163,11 @@ class Stack:
             )
         )
 
-    def migrate(self) -> None:
+    def migrate(self, stop: StopRequest) -> None:
         import importlib
 
         for spec in SERVICES:
+            stop.check()
             root = importlib.import_module(f"{spec.name}.main").SERVICE_ROOT
             with console.status(f"Migrating {spec.name}…"):
                 upgrade_to_head(root, self.database_urls[spec.name])
@@ -201,11 +238,12 @@ class Stack:
                 stderr=subprocess.STDOUT,
             )
 
-    def wait_until_ready(self, timeout: float = 60.0) -> None:
+    def wait_until_ready(self, stop: StopRequest, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         pending = set(self.processes)
         with console.status("Waiting for the services to be ready…"), httpx.Client(timeout=2) as client:
             while pending and time.monotonic() < deadline:
+                stop.check()
                 for name in list(pending):
                     if self.processes[name].poll() is not None:
                         raise RuntimeError(f"{name} exited; see {self.root / 'logs' / (name + '.log')}")
@@ -239,6 +277,8 @@ class Stack:
         console.print(f"Logs in {self.root / 'logs'}. Ctrl-C stops everything.")
 
     def stop(self) -> None:
+        """Services and simulators first (they hold connections), then NATS, then PostgreSQL; each is
+        waited for, so nothing this run started is left when it returns."""
         for proc in self.processes.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -247,6 +287,7 @@ class Stack:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
         self.processes.clear()
         if self.nats:
             self.nats.stop()
@@ -254,37 +295,41 @@ class Stack:
             self.postgres.stop()
 
 
+def say(message: str) -> None:
+    """Print unless the terminal is gone (SIGHUP): a closed terminal must not break off the stop."""
+    with contextlib.suppress(OSError, ValueError):
+        console.print(message)
+
+
 def run_stack(ready_timeout: float = 60.0, exit_when_ready: bool = False) -> None:
     stack = Stack(root=data_dir())
     ensure_dev_keys()
-    stopping = False
-
-    def on_signal(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    # Ctrl-C stops everything even when SIGINT came in ignored (a shell starting this as a background
-    # job without job control ignores it, and Python keeps an inherited SIG_IGN).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop = StopRequest()
+    stop.install()
     try:
         stack.start_servers()
-        stack.migrate()
+        stop.check()
+        stack.migrate(stop)
         stack.start_simulators()
         stack.start_services()
         started = time.monotonic()
-        stack.wait_until_ready(ready_timeout)
+        stack.wait_until_ready(stop, ready_timeout)
         console.print(f"All four services ready in {time.monotonic() - started:.1f}s")
         stack.print_summary()
-        while not stopping and not exit_when_ready:
-            for name, proc in stack.processes.items():
-                if proc.poll() is not None:
-                    console.print(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
-                    stopping = True
-            time.sleep(0.5)
-    except KeyboardInterrupt:
+        watch(stack, stop, exit_when_ready)
+    except StopRequested:
         pass
     finally:
-        console.print("Stopping…")
+        say("Stopping…")
         stack.stop()
-        console.print("Stopped.")
+        say("Stopped.")
+
+
+def watch(stack: Stack, stop: StopRequest, exit_when_ready: bool) -> None:
+    """Until a stop is asked for or a process exits on its own."""
+    while not stop.requested and not exit_when_ready:
+        for name, proc in stack.processes.items():
+            if proc.poll() is not None:
+                say(f"[red]{name} exited with {proc.returncode}; stopping[/red]")
+                return
+        time.sleep(0.5)

@@ -19,7 +19,7 @@ from simulators.payments.callbacks import CallbackSender
 from simulators.payments.engine import Ledger
 from simulators.payments.files import FINAL, read_batch_file, write_result_file
 from simulators.payments.settings import FaultConfig, MerchantConfig, PaymentSimSettings
-from simulators.problems import install_problem_handlers, problem
+from simulators.problems import install_admin_conventions, problem
 
 MAX_BATCH = 5000
 
@@ -258,7 +258,7 @@ def create_app(settings: PaymentSimSettings | None = None, **overrides: Any) -> 
             await app.state.sim.stop()
 
     app = FastAPI(title="Guanhuai payment provider simulator", lifespan=lifespan)
-    install_problem_handlers(app)
+    install_admin_conventions(app)
     app.include_router(api)
     app.include_router(admin)
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
-from simulators.problems import install_problem_handlers, problem
+from simulators.problems import install_admin_conventions, problem
 from simulators.sms import aliyun_api, tencent_api
 from simulators.sms.gateway import Gateway, e164
 from simulators.sms.settings import SmsFaultConfig, SmsSimSettings
@@ -113,7 +113,7 @@ def create_app(settings: SmsSimSettings | None = None, **overrides: Any) -> Fast
             await app.state.gateway.stop()
 
     app = FastAPI(title="Guanhuai SMS gateway simulator (Alibaba Cloud + Tencent Cloud)", lifespan=lifespan)
-    install_problem_handlers(app)
+    install_admin_conventions(app)
     app.include_router(aliyun_api.router)
     app.include_router(tencent_api.router)
     app.include_router(admin)
