@@ -36,3 +36,37 @@ async def test_a_callback_signature_that_is_no_hex_is_a_401(relief) -> None:  # 
         content=b"{}",
     )
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json", r.text
+
+
+@pytest.mark.parametrize("content", [b"\r9y\xc3\xad\xc2\xae", b""], ids=["lone-cr", "empty"])
+async def test_a_file_that_is_no_result_file_is_a_422_bad_result_file(relief, auditor, content: bytes) -> None:  # noqa: ANN001
+    r = await relief.post("/v1/reconciliations/result-files", headers=auditor, content=content)
+    assert r.status_code == 422 and r.json()["type"].endswith("bad-result-file"), r.text
+
+
+async def test_the_result_files_path_is_no_run_id(relief, auditor) -> None:  # noqa: ANN001
+    r = await relief.get("/v1/reconciliations/result-files", headers=auditor)
+    assert r.status_code == 405 and r.headers["allow"] == "POST", (r.status_code, r.headers.get("allow"))
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/reconciliations", {"day": 0}),
+        ("/v1/funds/care_fund/allocations", {"amount_fen": 1, "document_no": "d", "allocated_on": 0}),
+        (
+            "/v1/funds/care_fund/donations",
+            {"donor_kind": "person", "donor_name": "王", "amount_fen": 1, "received_on": 0},
+        ),
+    ],
+)
+async def test_a_number_is_no_date(relief, tokens, path: str, body: dict) -> None:  # noqa: ANN001
+    headers = tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fm-1")
+    r = await relief.post(path, headers=headers, json=body)
+    assert r.status_code == 422 and r.json()["type"].endswith("validation-error"), r.text
+
+
+@pytest.mark.parametrize("digits", ["6", "9", "12"])
+async def test_every_region_level_the_report_promises_is_taken(relief, auditor, digits: str) -> None:  # noqa: ANN001
+    r = await relief.get(f"/v1/reports/disbursed?group_by=region&region_digits={digits}", headers=auditor)
+    assert r.status_code == 200, r.text

@@ -5,6 +5,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
@@ -24,6 +25,17 @@ def today() -> date:
 # Coroutines: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
 async def get_today() -> date:
     return today()
+
+
+def _written_date(value: object) -> object:
+    """A date is written YYYY-MM-DD, as the schema says; a number is not read as days since 1970."""
+    if isinstance(value, int | float):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# A date in a JSON body (the body is validated in Python mode, where 0 would be 1970-01-01).
+WrittenDate = Annotated[date, BeforeValidator(_written_date)]
 
 
 async def get_settings(request: Request) -> ReliefSettings:

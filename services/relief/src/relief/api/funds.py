@@ -12,7 +12,16 @@ from carekit.auth.deps import check_jurisdiction
 from carekit.auth.principal import Principal
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
-from relief.api.deps import FUND_CODE, MAX_OFFSET, FundManager, FundReader, TodayDep, ledger_problem, sees_region
+from relief.api.deps import (
+    FUND_CODE,
+    MAX_OFFSET,
+    FundManager,
+    FundReader,
+    TodayDep,
+    WrittenDate,
+    ledger_problem,
+    sees_region,
+)
 from relief.domain.funds import checked_uscc
 from relief.domain.ledger import LedgerError
 from relief.service.funds import DonationIn, allocate, fund_row, fund_statement, open_fund, record_donation
@@ -45,7 +54,7 @@ class FundPublic(FundBase):
 class AllocationCreate(BaseModel):
     amount_fen: Fen
     document_no: str = Field(min_length=1, max_length=64, description="The budget document (文件号)")
-    allocated_on: date | None = None
+    allocated_on: WrittenDate | None = None
 
 
 class AllocationPublic(AllocationCreate):
@@ -58,7 +67,7 @@ class DonationCreate(BaseModel):
     donor_name: str = Field(min_length=1, max_length=200)
     uscc: str | None = Field(default=None, description="统一社会信用代码, required for organisations")
     amount_fen: Fen
-    received_on: date | None = None
+    received_on: WrittenDate | None = None
     memo: str | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")

@@ -12,7 +12,7 @@ from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found
 from relief.adapters.payments.bank_file import parse_result_file
 from relief.adapters.payments.base import ProviderRejected, ProviderTimeout
-from relief.api.deps import LedgerReader, TodayDep, scope_region, sees_region
+from relief.api.deps import LedgerReader, TodayDep, WrittenDate, scope_region, sees_region
 from relief.domain.reconciliation import Theirs
 from relief.service import reconciliation
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["reconciliations"], responses=PROBLEM_RESPONSES)
 
 
 class ReconciliationCreate(BaseModel):
-    day: date | None = None
+    day: WrittenDate | None = None
     source: Literal["provider_statement"] = "provider_statement"
     apply: bool = False
 
@@ -99,7 +99,7 @@ async def reconcile_result_file(
     principal: LedgerReader,
     uow: UowDep,
     today: TodayDep,
-    content: Annotated[bytes, Body(media_type="text/csv")],
+    content: Annotated[bytes, Body(media_type="text/csv")] = b"",
     apply: Annotated[bool, Query()] = False,
 ) -> ReconciliationPublic:
     try:
@@ -123,7 +123,8 @@ async def reconcile_result_file(
     return _public(run_id, today, "bank_result_file", result, applied)
 
 
-@router.get("/v1/reconciliations/{run_id}", response_model=ReconciliationPublic, summary="One reconciliation run")
+# `:uuid`: the path of the result files is no run id (405 there names POST alone in Allow)
+@router.get("/v1/reconciliations/{run_id:uuid}", response_model=ReconciliationPublic, summary="One reconciliation run")
 async def get_reconciliation(run_id: uuid.UUID, principal: LedgerReader, uow: UowDep) -> ReconciliationPublic:
     row = (await uow.session.execute(text("SELECT * FROM reconciliations WHERE id = :id"), {"id": run_id})).first()
     if row is None or not sees_region(principal, row.region):

@@ -1,5 +1,6 @@
 """Reports: money disbursed by policy, region and month; beneficiaries paid; funds' balances."""
 
+from enum import IntEnum
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -17,6 +18,14 @@ _GROUPS = {
     "region": "substr(region_code, 1, :digits)",
     "month": "to_char(settled_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
 }
+
+
+class RegionLevel(IntEnum):
+    """Digits of a division code: a query string "6" is read as the level (a Literal[6, 9, 12] is not)."""
+
+    COUNTY = 6
+    TOWNSHIP = 9
+    VILLAGE = 12
 
 
 class DisbursedRow(BaseModel):
@@ -45,7 +54,9 @@ async def disbursed(
     principal: FundReader,
     uow: UowDep,
     group_by: Annotated[list[Literal["policy", "region", "month"]], Query()] = ["policy"],  # noqa: B006
-    region_digits: Annotated[Literal[6, 9, 12], Query(description="Region level: county, township, village")] = 9,
+    region_digits: Annotated[
+        RegionLevel, Query(description="Region level: county, township, village")
+    ] = RegionLevel.TOWNSHIP,
     period: str | None = None,
 ) -> list[DisbursedRow]:
     keys = list(dict.fromkeys(group_by))
@@ -58,7 +69,7 @@ async def disbursed(
             "AND region_code LIKE :region AND (CAST(:period AS varchar) IS NULL OR period = :period) "
             f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} ORDER BY {', '.join(keys)}"
         ),
-        {"digits": region_digits, "region": region + "%", "period": period},
+        {"digits": int(region_digits), "region": region + "%", "period": period},
     )
     return [DisbursedRow.model_validate(dict(r._mapping)) for r in rows]
 

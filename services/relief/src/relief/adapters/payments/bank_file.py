@@ -47,7 +47,10 @@ def export_batch_file(batch_ref: str, instructions: Sequence[PaymentInstruction]
 def parse_result_file(data: bytes) -> list[PaymentStatus]:
     text = _decode(data)
     _refuse_controls(text)
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
+    try:  # newline="": a CR alone ends a line too, as csv expects
+        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if row]
+    except csv.Error as exc:
+        raise ValueError(f"not a CSV file: {exc}") from exc
     if len(rows) < 2 or rows[0][0] != "H" or rows[-1][0] != "T":
         raise ValueError("result file must start with an H line and end with a T line")
     header, trailer, body = rows[0], rows[-1], rows[1:-1]
