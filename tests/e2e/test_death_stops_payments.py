@@ -83,7 +83,7 @@ async def test_a_death_before_the_payment_date_holds_the_payment_and_cares_for_t
         platform.client("receiver") as receiver,
     ):
         # the partner agency listening to decisions and payments of the village
-        # no region prefix: decision events carry no region code, a prefixed subscription never gets them
+        # no region prefix: the subscription takes the admin's region (the village) and gets its events
         sub = await notifications.post(
             "/v1/webhooks/subscriptions",
             headers=admin,

@@ -1,5 +1,6 @@
 """Running notifications (and, where needed, the real registry) on real PostgreSQL and NATS."""
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -63,3 +64,21 @@ def relief_event(kind: str, data: dict) -> EventEnvelope:
     return new_event(
         kind, data, source="/guanhuai/relief", subject=str(data.get("payment_id") or data.get("application_id"))
     )
+
+
+def payment_event(kind: str = "relief.payment.failed", region: str | None = VILLAGE) -> EventEnvelope:
+    """A relief payment event as relief's outbox writes it; `region=None` leaves the region code out."""
+    data = {
+        "payment_id": str(uuid.uuid4()),
+        "end_to_end_id": "E2E-1",
+        "batch_id": None,
+        "line_id": None,
+        "policy_code": "rural_reward",
+        "period": "2026",
+        "payee_person_id": str(uuid.uuid4()),
+        "household_id": str(uuid.uuid4()),
+        "amount_fen": 96000,
+        "reason": {"zh": "账户已注销", "en": "account closed"},
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    return relief_event(kind, data | ({"region_code": region} if region else {}))

@@ -202,8 +202,8 @@ class AnnualStory:
         if existing:
             self.subscription_id = existing[0]["id"]
         else:
-            # No region prefix: entitlements' decision events carry no region code, so a subscription with a
-            # prefix would never get them (notifications filters on data.region_code).
+            # No region prefix: the subscription takes the admin's region (the township), and gets the events
+            # whose data.region_code lies inside it (decisions and payments of the township's families).
             body = {
                 "url": url,
                 "event_types": ["entitlements.decision.*", "relief.payment.*"],

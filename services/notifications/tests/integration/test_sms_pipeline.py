@@ -335,7 +335,76 @@ async def test_a_receipt_naming_no_message_is_recorded_and_counted(stack: Stack)
     metrics = (await stack.api.get("/metrics")).text
     assert 'notifications_rejected_callbacks_total{kind="receipt",provider="aliyun"' in metrics
     garbage = await stack.api.post("/v1/providers/aliyun/receipts", content=b"not json")
-    assert garbage.status_code == 400 and garbage.headers["content-type"] == "application/problem+json"
+    assert garbage.status_code == 422 and garbage.headers["content-type"] == "application/problem+json"
+    assert garbage.json()["errors"][0]["field"] == "body"
+
+
+LETTERS = "139abcd1234"  # phonenumbers would read it as 13922231234 (keypad letters)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/v1/providers/aliyun/inbound",
+            [{"phone_number": LETTERS, "send_time": "2026-11-24 20:00:00", "content": "T"}],
+            "[0].phone_number",
+        ),
+        ("/v1/providers/aliyun/receipts", [aliyun_receipt("biz-letters", LETTERS)], "[0].phone_number"),
+        ("/v1/providers/tencent/inbound", {"mobile": LETTERS, "text": "T", "time": 1795478400}, "mobile"),
+        ("/v1/providers/tencent/inbound", {"mobile": PHONE_A, "text": "T", "time": 10**20}, "time"),
+        ("/v1/providers/tencent/inbound", {"mobile": PHONE_A, "text": "T", "time": 1.5e300}, "time"),
+        (
+            "/v1/providers/tencent/receipts",
+            [{"user_receive_time": "2026-11-24 10:00:05", "mobile": PHONE_A, "report_status": "MAYBE", "sid": "s"}],
+            "[0].report_status",
+        ),
+        (
+            "/v1/providers/aliyun/receipts",
+            [aliyun_receipt("biz-feb", PHONE_A) | {"report_time": "2026-02-30 10:00:05"}],
+            "[0].report_time",
+        ),
+    ],
+)
+async def test_a_callback_off_the_providers_format_is_refused_naming_the_field_and_records_nothing(
+    stack: Stack, path: str, body: object, field: str
+) -> None:
+    before = await stack.sql("SELECT (SELECT count(*) FROM opt_outs), (SELECT count(*) FROM rejected_callbacks)")
+    response = await stack.api.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert LETTERS not in response.text  # the problem never quotes the body: it carries phone numbers
+    after = await stack.sql("SELECT (SELECT count(*) FROM opt_outs), (SELECT count(*) FROM rejected_callbacks)")
+    assert after == before
+
+
+async def test_the_openapi_describes_the_callbacks_the_simulated_providers_push(stack: Stack) -> None:
+    """Each provider's callback, as the gateway simulator pushes it, fits the body the OpenAPI documents for
+    its path; a number written with letters does not."""
+    import jsonschema
+
+    from simulators.sms.gateway import Message, receipt_item
+
+    paths = stack.app.openapi()["paths"]
+
+    def schema(path: str) -> dict:
+        return paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+    now = datetime.now(UTC)
+    for provider in ("aliyun", "tencent"):
+        pushed = await stack.sim.post("/_sim/inbound", json={"provider": provider, "phone": PHONE_B, "text": "1"})
+        item = pushed.json()["pushed"]
+        jsonschema.validate(item, schema(f"/v1/providers/{provider}/inbound"))
+        message = Message(provider, "biz-1", "m-1", "+86" + PHONE_A, "S", "T", {}, now, True, "DELIVRD", now)
+        jsonschema.validate([receipt_item(message)], schema(f"/v1/providers/{provider}/receipts"))
+        number = "phone_number" if provider == "aliyun" else "mobile"
+        try:
+            jsonschema.validate(item | {number: LETTERS}, schema(f"/v1/providers/{provider}/inbound"))
+        except jsonschema.ValidationError:
+            pass
+        else:
+            raise AssertionError("a number written with letters must not fit the documented body")
 
 
 async def test_an_unknown_receipt_is_parked_once_then_expires_into_the_rejected_record(stack: Stack) -> None:

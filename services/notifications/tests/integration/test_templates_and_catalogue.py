@@ -87,7 +87,7 @@ async def test_templates_need_an_admin_to_write(api, tokens) -> None:  # noqa: A
 
 
 async def test_event_catalogue_covers_every_service_with_schemas(api, tokens) -> None:  # noqa: ANN001
-    response = await api.get("/v1/event-types", headers=tokens.headers(roles=["partner"], agency="mz"))
+    response = await api.get("/v1/event-types", headers=tokens.headers(roles=["partner"], agency="mz", region="3607"))
     assert response.status_code == 200
     catalogue = {e["type"]: e for e in response.json()}
     assert {e.split(".")[0] for e in catalogue} == {"registry", "entitlements", "relief"}

@@ -1,18 +1,21 @@
 """Partner webhooks on real PostgreSQL and NATS, delivered over HTTP to partner servers on 127.0.0.1.
 
+A subscription belongs to a region: an admin of a neighbouring county neither sees nor touches another
+county's subscriptions, deliveries or dead letters (404, or an empty list); bad input is a 4xx.
+
 Every delivery is verified with the `standardwebhooks` package, as a partner would.
 """
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import pytest_asyncio
 from fastapi import FastAPI, Request, Response
-from notifications_support import VILLAGE, notifications, publish, relief_event
+from notifications_support import VILLAGE, notifications, payment_event, publish
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from simulators.testing import running_simulator
@@ -61,26 +64,6 @@ def admin(tokens) -> dict:  # noqa: ANN001
     return tokens.headers(roles=["admin"], region="360702", sub="admin-1")
 
 
-def payment_event(kind: str = "relief.payment.failed", region: str = VILLAGE):  # noqa: ANN201
-    return relief_event(
-        kind,
-        {
-            "payment_id": str(uuid.uuid4()),
-            "end_to_end_id": "E2E-1",
-            "batch_id": None,
-            "line_id": None,
-            "policy_code": "rural_reward",
-            "period": "2026",
-            "payee_person_id": str(uuid.uuid4()),
-            "household_id": str(uuid.uuid4()),
-            "region_code": region,
-            "amount_fen": 96000,
-            "reason": {"zh": "账户已注销", "en": "account closed"},
-            "occurred_at": datetime.now(UTC).isoformat(),
-        },
-    )
-
-
 async def subscribe(api, tokens, url: str, **extra) -> dict:  # noqa: ANN001, ANN003
     body = {"url": url, "event_types": ["relief.payment.*"], "region_prefix": "360702"} | extra
     response = await api.post("/v1/webhooks/subscriptions", json=body, headers=admin(tokens))
@@ -125,7 +108,14 @@ async def test_failing_three_times_then_succeeding_gets_the_event_once_more_with
 
 async def test_region_and_type_filters(api, tokens, nats_url) -> None:  # noqa: ANN001
     async with partner_server() as partner:
-        sub = await subscribe(api, tokens, partner.url, region_prefix="360703")
+        neighbour = tokens.headers(roles=["admin"], region="360703", sub="admin-2")
+        response = await api.post(
+            "/v1/webhooks/subscriptions",
+            json={"url": partner.url, "event_types": ["relief.payment.*"]},
+            headers=neighbour,
+        )
+        sub = response.json()
+        assert response.status_code == 201 and sub["region_prefix"] == "360703"
         await publish(nats_url, payment_event(region=VILLAGE))
         await publish(nats_url, payment_event(region="360703001001"))
         [(headers, body)] = await partner.wait_for(1)
@@ -185,7 +175,7 @@ async def test_exhausted_deliveries_are_dead_lettered_and_a_range_can_be_replaye
 
 async def test_secret_rotation_signs_with_both_secrets_during_the_overlap(api, tokens, nats_url) -> None:  # noqa: ANN001
     async with partner_server() as partner:
-        sub = await subscribe(api, tokens, partner.url, region_prefix="3607")
+        sub = await subscribe(api, tokens, partner.url, region_prefix="360702")
         rotated = await api.post(
             f"/v1/webhooks/subscriptions/{sub['id']}/rotate-secret", json={"overlap_hours": 1}, headers=admin(tokens)
         )
@@ -244,3 +234,160 @@ async def test_redirects_are_not_followed(api, tokens, nats_url) -> None:  # noq
         ).json()
         detail = (await api.get(f"/v1/webhooks/deliveries/{deliveries[0]['id']}", headers=admin(tokens))).json()
         assert [a["status_code"] for a in detail["attempt_log"]][:1] == [302]
+
+
+# Jurisdiction: a subscription belongs to its region; a neighbouring admin sees and touches none of it.
+COUNTY, NEIGHBOUR = "360702", "360703"
+
+
+def admin_of(tokens, region: str | None, sub: str = "admin") -> dict:  # noqa: ANN001
+    return tokens.headers(roles=["admin"], region=region, sub=sub)
+
+
+async def dead_delivery(api, tokens, nats_url, partner) -> tuple[dict, dict]:  # noqa: ANN001
+    """A subscription of COUNTY (its admin's region by default) whose only delivery the partner refused with 410."""
+    created = await api.post(
+        "/v1/webhooks/subscriptions",
+        json={"url": partner.url, "event_types": ["relief.payment.failed"]},
+        headers=admin_of(tokens, COUNTY),
+    )
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    assert sub["region_prefix"] == COUNTY
+    await publish(nats_url, payment_event())
+    await partner.wait_for(1)
+    for _ in range(100):
+        dead = (await api.get("/v1/webhooks/dead-letters", headers=admin_of(tokens, COUNTY))).json()
+        mine = [d for d in dead if d["subscription_id"] == sub["id"]]
+        if mine:
+            return sub, mine[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the delivery never reached the dead letters")
+
+
+async def subscriptions_named(api, path: str, params: dict, headers: dict) -> set[str]:  # noqa: ANN001
+    """The subscriptions a list answer names: its items' own ids, or the subscription of each delivery."""
+    response = await api.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return {item.get("subscription_id", item["id"]) for item in response.json()}
+
+
+async def test_a_neighbouring_admin_sees_and_touches_nothing_of_another_countys_webhooks(api, tokens, nats_url):  # noqa: ANN001
+    async with partner_server([410]) as partner:
+        sub, delivery = await dead_delivery(api, tokens, nats_url, partner)
+    outsider, insider = admin_of(tokens, NEIGHBOUR, "admin-3"), admin_of(tokens, COUNTY)
+    lists = [
+        ("/v1/webhooks/subscriptions", {}),
+        ("/v1/webhooks/deliveries", {}),
+        ("/v1/webhooks/deliveries", {"subscription_id": sub["id"]}),
+        ("/v1/webhooks/deliveries", {"event_id": delivery["event_id"]}),
+        ("/v1/webhooks/dead-letters", {}),
+    ]
+    for path, params in lists:
+        assert sub["id"] not in await subscriptions_named(api, path, params, outsider), path
+        assert sub["id"] in await subscriptions_named(api, path, params, insider), path
+    records = [
+        ("GET", f"/v1/webhooks/deliveries/{delivery['id']}", None),
+        ("POST", f"/v1/webhooks/deliveries/{delivery['id']}/replay", None),
+        ("POST", f"/v1/webhooks/subscriptions/{sub['id']}/rotate-secret", {}),
+        ("POST", f"/v1/webhooks/subscriptions/{sub['id']}/enable", None),
+        (
+            "POST",
+            f"/v1/webhooks/subscriptions/{sub['id']}/replay",
+            {"since": "2026-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
+        ),
+    ]
+    for method, path, body in records:
+        response = await api.request(method, path, json=body, headers=outsider)
+        assert response.status_code == 404, (path, response.text)
+    # nothing changed: the subscription still disabled, its secret unchanged, the delivery still dead
+    [mine] = [s for s in (await api.get("/v1/webhooks/subscriptions", headers=insider)).json() if s["id"] == sub["id"]]
+    assert mine["active"] is False and mine["previous_secret_expires_at"] is None
+    detail = await api.get(f"/v1/webhooks/deliveries/{delivery['id']}", headers=insider)
+    assert detail.status_code == 200 and detail.json()["state"] == "dead"
+
+
+@pytest.mark.parametrize(
+    ("region", "asked", "status"),
+    [
+        (COUNTY, NEIGHBOUR, 403),
+        (COUNTY, "36", 403),
+        (COUNTY, "360702001", 201),
+        ("36", NEIGHBOUR, 201),
+        (None, COUNTY, 403),
+        (None, None, 403),
+        (COUNTY, "", 422),
+        (COUNTY, "3607021", 422),
+    ],
+)
+async def test_a_subscription_lies_inside_the_region_of_the_admin_who_registers_it(api, tokens, region, asked, status):  # noqa: ANN001
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["relief.>"]} | (
+        {} if asked is None else {"region_prefix": asked}
+    )
+    response = await api.post("/v1/webhooks/subscriptions", json=body, headers=admin_of(tokens, region))
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["region_prefix"] == asked
+    else:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "region_prefix" in response.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"state": "\x00"}, "state"),
+        ({"state": "bogus"}, "state"),
+        ({"limit": str(10**30)}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"subscription_id": "not-a-uuid"}, "subscription_id"),
+        ({"event_id": "1" * 5000}, "event_id"),
+    ],
+)
+async def test_odd_delivery_filters_are_a_4xx_naming_the_parameter(api, tokens, params, field) -> None:  # noqa: ANN001
+    response = await api.get("/v1/webhooks/deliveries", params=params, headers=admin_of(tokens, COUNTY))
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
+
+
+@pytest.mark.parametrize("delivery_id", ["%00", "x" * 300, "msg_" + "g" * 32])
+async def test_odd_delivery_ids_are_a_4xx(api, tokens, delivery_id: str) -> None:  # noqa: ANN001
+    for method, suffix in (("GET", ""), ("POST", "/replay")):
+        response = await api.request(
+            method, f"/v1/webhooks/deliveries/{delivery_id}{suffix}", headers=admin_of(tokens, COUNTY)
+        )
+        assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"since": "0001-01-01T00:00:00+14:00", "until": "9999-12-31T23:59:59-14:00"}, "since"),
+        ({"since": "2026-01-01T00:00:00Z", "until": "9999-12-31T23:59:59-14:00"}, "until"),
+        ({"since": "2026-01-01T00:00:00", "until": "2026-01-02T00:00:00Z"}, "since"),
+        ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "until"),
+        ({"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "only_failed": "yes"}, "only_failed"),
+    ],
+)
+async def test_a_replay_range_out_of_bounds_is_a_4xx_naming_the_field(api, tokens, body, field) -> None:  # noqa: ANN001
+    created = await api.post(
+        "/v1/webhooks/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["relief.>"]},
+        headers=admin_of(tokens, COUNTY),
+    )
+    response = await api.post(
+        f"/v1/webhooks/subscriptions/{created.json()['id']}/replay", json=body, headers=admin_of(tokens, COUNTY)
+    )
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://127.0.0.1:99999/x", "http://a..b/x", "http://" + "a" * 70 + ".example/x"]
+)
+async def test_an_unreadable_url_is_a_4xx_naming_url(api, tokens, url: str) -> None:  # noqa: ANN001
+    response = await api.post(
+        "/v1/webhooks/subscriptions", json={"url": url, "event_types": ["relief.>"]}, headers=admin_of(tokens, COUNTY)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"].endswith("url")

@@ -1,33 +1,61 @@
-"""Partner webhook subscriptions (admins): register, rotate the secret, deliveries, replay, dead letters."""
+"""Partner webhook subscriptions (admins): register, rotate the secret, deliveries, replay, dead letters.
+
+A subscription belongs to the region of its `region_prefix`: an admin registers one inside their own region
+and sees, rotates, enables and replays only those (and their deliveries); anything else is not found.
+"""
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
+from carekit.auth.principal import Principal
 from carekit.deps import UowDep
-from carekit.http.problems import PROBLEM_RESPONSES, FieldError, ProblemError, not_found
+from carekit.http.problems import PROBLEM_RESPONSES, forbidden, not_found
 from notifications.api.deps import Admin, SettingsDep, VaultDep
 from notifications.catalogue import event_types
-from notifications.db.tables import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSubscriptionRecord
-from notifications.domain.webhooks import type_matches
+from notifications.db.tables import WebhookDeliveryRecord, WebhookSubscriptionRecord
+from notifications.domain.webhooks import (
+    DIVISION_PREFIX,
+    OutsideRegion,
+    check_event_types,
+    subscribable,
+    subscription_region,
+)
+from notifications.service import webhook_admin
+from notifications.service.webhook_admin import DeliveryFilter
 from notifications.service.webhooks import NewSubscription, create_subscription, resolve_checked, rotate_secret
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
-REGION = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})?$"
+SUBSCRIBABLE = subscribable(event_types())
+DeliveryState = Literal["pending", "succeeded", "dead"]
+DeliveryId = Annotated[
+    str, Path(pattern=r"^msg_[0-9a-f]{32}$", max_length=36, description="The webhook-id of the delivery")
+]
+# Replay bounds: a range reaching outside what PostgreSQL can hold once shifted to UTC is refused, not a 500.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class SubscriptionCreate(BaseModel):
-    url: str = Field(max_length=2000, examples=["https://mz.example.gov.cn/hooks/guanhuai"])
-    event_types: list[str] = Field(
+    url: str = Field(
+        max_length=2000,
+        pattern=r"^[hH][tT][tT][pP][sS]?://",
+        description="A public http(s) endpoint; one resolving to an internal address is refused",
+        examples=["https://mz.example.gov.cn/hooks/guanhuai"],
+    )
+    event_types: list[Annotated[str, Field(json_schema_extra={"enum": SUBSCRIBABLE})]] = Field(
         min_length=1,
+        max_length=100,
         description="Exact types, or `relief.payment.*` / `relief.>`",
         examples=[["entitlements.decision.granted", "relief.payment.*"]],
     )
-    region_prefix: str = Field(default="", pattern=REGION, description="Only events in this division prefix")
+    region_prefix: str | None = Field(
+        default=None,
+        pattern=DIVISION_PREFIX,
+        description="Only events in this division prefix; inside your region, which is the default",
+    )
     description: str = Field(default="", max_length=200)
 
 
@@ -49,7 +77,11 @@ class SubscriptionWithSecret(SubscriptionPublic):
 
 class RotateRequest(BaseModel):
     overlap_hours: float | None = Field(
-        default=None, ge=0, le=168, description="How long the old secret still signs (both signatures sent)"
+        default=None,
+        strict=True,
+        ge=0,
+        le=168,
+        description="How long the old secret still signs (both signatures sent)",
     )
 
 
@@ -80,9 +112,17 @@ class DeliveryDetail(DeliveryPublic):
 
 
 class ReplayRange(BaseModel):
-    since: datetime
-    until: datetime
-    only_failed: bool = Field(default=True, description="Replay only dead-lettered deliveries")
+    since: AwareDatetime = Field(ge=EARLIEST, le=LATEST)
+    until: AwareDatetime = Field(ge=EARLIEST, le=LATEST, description="After `since`")
+    only_failed: bool = Field(default=True, strict=True, description="Replay only dead-lettered deliveries")
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until: datetime, info: ValidationInfo) -> datetime:
+        since = info.data.get("since")
+        if since is not None and until <= since:
+            raise ValueError("until must come after since")
+        return until
 
 
 class ReplayAnswer(BaseModel):
@@ -93,22 +133,19 @@ def _public(r: WebhookSubscriptionRecord) -> SubscriptionPublic:
     return SubscriptionPublic.model_validate(r, from_attributes=True)
 
 
-def _unknown_types(types: list[str]) -> ProblemError:
-    detail = f"Unknown event types: {', '.join(types)}. See GET /v1/event-types."
-    zh = f"未知的事件类型：{'、'.join(types)}。请查看 GET /v1/event-types。"
-    return ProblemError(
-        422,
-        "validation-error",
-        "Invalid request",
-        detail,
-        "请求数据无效",
-        zh,
-        extensions={"errors": [FieldError(field="event_types", message=detail, message_zh=zh).model_dump()]},
-    )
+def _delivery(r: WebhookDeliveryRecord) -> DeliveryPublic:
+    return DeliveryPublic.model_validate(r, from_attributes=True)
 
 
-async def _subscription(uow: UowDep, subscription_id: uuid.UUID) -> WebhookSubscriptionRecord:
-    record = await uow.session.get(WebhookSubscriptionRecord, subscription_id, with_for_update=True)
+def _region_of_new(body: SubscriptionCreate, principal: Principal) -> str:
+    try:
+        return subscription_region(body.region_prefix, principal.region, everywhere=principal.is_service)
+    except OutsideRegion as exc:
+        raise forbidden(str(exc), exc.message_zh) from exc
+
+
+async def _subscription(uow: UowDep, principal: Principal, subscription_id: uuid.UUID) -> WebhookSubscriptionRecord:
+    record = await webhook_admin.subscription_for_update(uow.session, principal, subscription_id)
     if record is None:
         raise not_found("webhook subscription", "订阅")
     return record
@@ -118,18 +155,16 @@ async def _subscription(uow: UowDep, subscription_id: uuid.UUID) -> WebhookSubsc
     "/subscriptions",
     status_code=201,
     response_model=SubscriptionWithSecret,
-    summary="Register a partner endpoint; answers its secret once",
+    summary="Register a partner endpoint in your region; answers its secret once",
 )
 async def create_webhook_subscription(
     body: SubscriptionCreate, principal: Admin, uow: UowDep, vault: VaultDep, settings: SettingsDep, response: Response
 ) -> SubscriptionWithSecret:
-    known = set(event_types())
-    unknown = [t for t in body.event_types if not any(type_matches([t], k) for k in known)]
-    if unknown:
-        raise _unknown_types(unknown)
+    region = _region_of_new(body, principal)
+    check_event_types(body.event_types, SUBSCRIBABLE)
     await resolve_checked(body.url, settings.webhook_allowed_networks)
     record, secret = await create_subscription(
-        uow, vault, NewSubscription(body.url, body.event_types, body.region_prefix, body.description), principal.sub
+        uow, vault, NewSubscription(body.url, body.event_types, region, body.description), principal.sub
     )
     public = _public(record)
     await uow.commit()
@@ -138,10 +173,11 @@ async def create_webhook_subscription(
     return SubscriptionWithSecret(**public.model_dump(), secret=secret)
 
 
-@router.get("/subscriptions", response_model=list[SubscriptionPublic], summary="Registered partner endpoints")
-async def list_webhook_subscriptions(_: Admin, uow: UowDep) -> list[SubscriptionPublic]:
-    rows = await uow.session.execute(select(WebhookSubscriptionRecord).order_by(WebhookSubscriptionRecord.created_at))
-    return [_public(r) for r in rows.scalars()]
+@router.get(
+    "/subscriptions", response_model=list[SubscriptionPublic], summary="Registered partner endpoints in your region"
+)
+async def list_webhook_subscriptions(principal: Admin, uow: UowDep) -> list[SubscriptionPublic]:
+    return [_public(r) for r in await webhook_admin.subscriptions(uow.session, principal)]
 
 
 @router.post(
@@ -152,13 +188,13 @@ async def list_webhook_subscriptions(_: Admin, uow: UowDep) -> list[Subscription
 async def rotate_webhook_secret(
     subscription_id: uuid.UUID,
     body: RotateRequest,
-    _: Admin,
+    principal: Admin,
     uow: UowDep,
     vault: VaultDep,
     settings: SettingsDep,
     response: Response,
 ) -> SubscriptionWithSecret:
-    record = await _subscription(uow, subscription_id)
+    record = await _subscription(uow, principal, subscription_id)
     hours = settings.webhook_secret_overlap_hours if body.overlap_hours is None else body.overlap_hours
     secret = await rotate_secret(uow, vault, record, datetime.now(UTC), timedelta(hours=hours))
     public = _public(record)
@@ -172,8 +208,8 @@ async def rotate_webhook_secret(
     response_model=SubscriptionPublic,
     summary="Re-enable an endpoint disabled after 410 Gone",
 )
-async def enable_webhook_subscription(subscription_id: uuid.UUID, _: Admin, uow: UowDep) -> SubscriptionPublic:
-    record = await _subscription(uow, subscription_id)
+async def enable_webhook_subscription(subscription_id: uuid.UUID, principal: Admin, uow: UowDep) -> SubscriptionPublic:
+    record = await _subscription(uow, principal, subscription_id)
     record.active, record.disabled_reason = True, None
     await uow.session.flush()
     public = _public(record)
@@ -183,71 +219,43 @@ async def enable_webhook_subscription(subscription_id: uuid.UUID, _: Admin, uow:
 
 @router.get("/deliveries", response_model=list[DeliveryPublic], summary="Deliveries, newest first")
 async def list_webhook_deliveries(
-    _: Admin,
+    principal: Admin,
     uow: UowDep,
     subscription_id: uuid.UUID | None = None,
-    state: str | None = None,
+    state: DeliveryState | None = None,
     event_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryPublic]:
-    query = select(WebhookDeliveryRecord).order_by(WebhookDeliveryRecord.created_at.desc()).limit(limit)
-    if subscription_id:
-        query = query.where(WebhookDeliveryRecord.subscription_id == subscription_id)
-    if state:
-        query = query.where(WebhookDeliveryRecord.state == state)
-    if event_id:
-        query = query.where(WebhookDeliveryRecord.event_id == event_id)
-    return [
-        DeliveryPublic.model_validate(r, from_attributes=True) for r in (await uow.session.execute(query)).scalars()
-    ]
+    wanted = DeliveryFilter(subscription_id, state, event_id, limit)
+    return [_delivery(r) for r in await webhook_admin.deliveries(uow.session, principal, wanted)]
 
 
 @router.get("/dead-letters", response_model=list[DeliveryPublic], summary="Deliveries that gave up")
 async def list_webhook_dead_letters(
-    _: Admin, uow: UowDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    principal: Admin, uow: UowDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[DeliveryPublic]:
-    query = (
-        select(WebhookDeliveryRecord)
-        .where(WebhookDeliveryRecord.state == "dead")
-        .order_by(WebhookDeliveryRecord.finished_at.desc())
-        .limit(limit)
-    )
-    return [
-        DeliveryPublic.model_validate(r, from_attributes=True) for r in (await uow.session.execute(query)).scalars()
-    ]
+    return [_delivery(r) for r in await webhook_admin.dead_letters(uow.session, principal, limit)]
 
 
 @router.get("/deliveries/{delivery_id}", response_model=DeliveryDetail, summary="A delivery and every attempt")
-async def get_webhook_delivery(delivery_id: str, _: Admin, uow: UowDep) -> DeliveryDetail:
-    record = await uow.session.get(WebhookDeliveryRecord, delivery_id)
+async def get_webhook_delivery(delivery_id: DeliveryId, principal: Admin, uow: UowDep) -> DeliveryDetail:
+    record = await webhook_admin.delivery(uow.session, principal, delivery_id)
     if record is None:
         raise not_found("delivery", "投递")
-    attempts = (
-        await uow.session.execute(
-            select(WebhookAttemptRecord)
-            .where(WebhookAttemptRecord.delivery_id == delivery_id)
-            .order_by(WebhookAttemptRecord.id)
-        )
-    ).scalars()
+    attempts = await webhook_admin.attempts(uow.session, delivery_id)
     return DeliveryDetail(
-        **DeliveryPublic.model_validate(record, from_attributes=True).model_dump(),
+        **_delivery(record).model_dump(),
         attempt_log=[AttemptPublic.model_validate(a, from_attributes=True) for a in attempts],
     )
 
 
-REPLAY = (
-    "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = now(), lease_until = NULL,"
-    " finished_at = NULL WHERE "
-)
-
-
 @router.post("/deliveries/{delivery_id}/replay", response_model=ReplayAnswer, summary="Send one delivery again")
-async def replay_webhook_delivery(delivery_id: str, _: Admin, uow: UowDep) -> ReplayAnswer:
-    result = await uow.session.execute(text(REPLAY + "id = :id AND state <> 'pending'"), {"id": delivery_id})
-    if result.rowcount == 0 and await uow.session.get(WebhookDeliveryRecord, delivery_id) is None:
+async def replay_webhook_delivery(delivery_id: DeliveryId, principal: Admin, uow: UowDep) -> ReplayAnswer:
+    replayed = await webhook_admin.replay_delivery(uow.session, principal, delivery_id)
+    if replayed is None:
         raise not_found("delivery", "投递")
     await uow.commit()
-    return ReplayAnswer(replayed=result.rowcount)
+    return ReplayAnswer(replayed=replayed)
 
 
 @router.post(
@@ -255,12 +263,10 @@ async def replay_webhook_delivery(delivery_id: str, _: Admin, uow: UowDep) -> Re
     response_model=ReplayAnswer,
     summary="Send a time range of a subscription's deliveries again",
 )
-async def replay_webhook_range(subscription_id: uuid.UUID, body: ReplayRange, _: Admin, uow: UowDep) -> ReplayAnswer:
-    await _subscription(uow, subscription_id)
-    states = "state = 'dead'" if body.only_failed else "state <> 'pending'"
-    result = await uow.session.execute(
-        text(REPLAY + f"subscription_id = :sid AND created_at >= :since AND created_at < :until AND {states}"),
-        {"sid": subscription_id, "since": body.since, "until": body.until},
-    )
+async def replay_webhook_range(
+    subscription_id: uuid.UUID, body: ReplayRange, principal: Admin, uow: UowDep
+) -> ReplayAnswer:
+    await _subscription(uow, principal, subscription_id)
+    replayed = await webhook_admin.replay_range(uow.session, subscription_id, body.since, body.until, body.only_failed)
     await uow.commit()
-    return ReplayAnswer(replayed=result.rowcount)
+    return ReplayAnswer(replayed=replayed)

@@ -44,6 +44,63 @@ def type_matches(patterns: Iterable[str], event_type: str) -> bool:
     return False
 
 
+def subscribable(known: Iterable[str]) -> list[str]:
+    """Every event-type pattern a subscription may name: each known type, and each `prefix.>` / `prefix.*`
+    that matches at least one of them."""
+    known = sorted(set(known))
+    patterns = set(known)
+    for event_type in known:
+        segments = event_type.split(".")
+        for n in range(1, len(segments)):
+            stem = ".".join(segments[:n])
+            patterns.add(stem + ".>")
+            if n == len(segments) - 1:
+                patterns.add(stem + ".*")
+    return sorted(patterns)
+
+
+class UnknownEventTypes(ValueError):
+    def __init__(self, types: list[str]) -> None:
+        super().__init__(f"Unknown event types: {', '.join(types)}. See GET /v1/event-types.")
+        self.message_zh = f"未知的事件类型：{'、'.join(types)}。请查看 GET /v1/event-types。"
+
+
+def check_event_types(asked: Iterable[str], allowed: Sequence[str]) -> None:
+    unknown = [t for t in asked if t not in allowed]
+    if unknown:
+        raise UnknownEventTypes(unknown)
+
+
+# A region prefix a subscription may be limited to: a province, prefecture, county, township or village.
+DIVISION_PREFIX = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"
+
+
+class OutsideRegion(ValueError):
+    """A subscription's region prefix that does not lie inside the region of the admin registering it."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.message_zh = message_zh
+
+
+def subscription_region(requested: str | None, admin_region: str | None, everywhere: bool = False) -> str:
+    """The region prefix a new subscription gets: the one asked for if it lies inside the admin's region,
+    else the admin's own region. An admin without a region registers none; no subscription is nation-wide."""
+    if requested is None:
+        if not admin_region:
+            raise OutsideRegion(
+                "Name the subscription's region_prefix: your token carries no region.",
+                "您的令牌未包含辖区，请填写订阅的 region_prefix。",
+            )
+        return admin_region
+    if not everywhere and not (admin_region and requested.startswith(admin_region)):
+        raise OutsideRegion(
+            f"region_prefix {requested} does not lie inside your region {admin_region or '(none)'}.",
+            f"region_prefix {requested} 不在您的辖区 {admin_region or '（无）'} 内。",
+        )
+    return requested
+
+
 class UnsafeUrl(ValueError):
     def __init__(self, message: str, message_zh: str) -> None:
         super().__init__(message)
@@ -58,15 +115,18 @@ class Target:
 
 
 def parse_target(url: str) -> Target:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range
+    except ValueError as exc:
+        raise UnsafeUrl(f"The URL cannot be read: {exc}.", "地址格式不正确。") from exc
     if parts.scheme not in ("http", "https"):
         raise UnsafeUrl("Only http and https URLs are allowed.", "仅允许 http 或 https 地址。")
     if not parts.hostname:
         raise UnsafeUrl("The URL has no host.", "地址缺少主机名。")
     if parts.username or parts.password:
         raise UnsafeUrl("Credentials in the URL are not allowed.", "地址中不得包含用户名或密码。")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return Target(parts.scheme, parts.hostname, port)
+    return Target(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
 
 def check_address(address: str, allow: Sequence[str] = ()) -> None:

@@ -2,9 +2,12 @@
 
 import json
 import uuid
+from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, false, select, text, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from carekit.auth.principal import Principal
 from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import EventEnvelope
 from notifications.db.tables import MessageRecord, TemplateRecord
@@ -85,5 +88,37 @@ def _row(event: EventEnvelope, n: Notice, template: TemplateRecord) -> dict:
     }
 
 
-async def get_message(session, message_id: uuid.UUID) -> MessageRecord | None:  # noqa: ANN001
-    return await session.get(MessageRecord, message_id)
+def visible_messages(principal: Principal) -> ColumnElement[bool]:
+    """A message is seen inside the region of its recipient's household (stored with the message); one whose
+    region is not known is seen only by the services."""
+    if principal.is_service:
+        return true()
+    if not principal.region:
+        return false()
+    return MessageRecord.region_code.startswith(principal.region, autoescape=True)
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    event_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    state: str | None = None
+    limit: int = 100
+
+
+async def list_messages(session: AsyncSession, principal: Principal, wanted: MessageFilter) -> list[MessageRecord]:
+    """Newest first, inside the caller's region."""
+    query = select(MessageRecord).where(visible_messages(principal))
+    if wanted.event_id is not None:
+        query = query.where(MessageRecord.event_id == wanted.event_id)
+    if wanted.person_id is not None:
+        query = query.where(MessageRecord.person_id == wanted.person_id)
+    if wanted.state is not None:
+        query = query.where(MessageRecord.state == wanted.state)
+    query = query.order_by(MessageRecord.created_at.desc()).limit(wanted.limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def get_message(session: AsyncSession, principal: Principal, message_id: uuid.UUID) -> MessageRecord | None:
+    query = select(MessageRecord).where(MessageRecord.id == message_id, visible_messages(principal))
+    return (await session.execute(query)).scalar_one_or_none()

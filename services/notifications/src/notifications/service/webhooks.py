@@ -20,7 +20,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import EventEnvelope
 from carekit.pii import PiiVault
 from notifications.db.tables import WebhookSubscriptionRecord
-from notifications.domain.webhooks import check_address, parse_target, region_matches, type_matches
+from notifications.domain.webhooks import UnsafeUrl, check_address, parse_target, region_matches, type_matches
 
 SECRET_PREFIX = "whsec_"
 SECRET_FIELD = "webhook_secret"
@@ -40,9 +40,7 @@ async def resolve_checked(url: str, allow: list[str]) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        from notifications.domain.webhooks import UnsafeUrl
-
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a label empty or over 63 characters
         raise UnsafeUrl(f"The host {target.host} does not resolve.", f"无法解析主机 {target.host}。") from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
+from pydantic import BaseModel, Field, TypeAdapter
 
 from notifications.adapters.sms.base import DeliveryReceipt, InboundSms, SmsRequest, SmsSubmitResult
-from notifications.adapters.sms.common import china_time, json_array, national_number, to_e164
+from notifications.adapters.sms.common import ChinaTime, Phone, Reference, items_of, national_number, to_e164
 from notifications.adapters.sms.signing import aliyun_signature
 
 VERSION = "2017-05-25"
@@ -32,6 +33,35 @@ RETRYABLE = frozenset(
         "InvalidTimeStamp.Expired",
     }
 )
+
+
+class SmsReportItem(BaseModel):
+    """One delivery receipt of Alibaba Cloud's SmsReport push."""
+
+    phone_number: Phone
+    send_time: ChinaTime | None = None
+    report_time: ChinaTime
+    success: bool = Field(strict=True)
+    err_code: str | None = None
+    err_msg: str | None = None
+    sms_size: str | None = None
+    biz_id: Reference | None = None
+    out_id: Reference | None = Field(default=None, description="Our message id (OutId), when sent one by one")
+
+
+class SmsUpItem(BaseModel):
+    """One reply of Alibaba Cloud's SmsUp push."""
+
+    phone_number: Phone
+    send_time: ChinaTime
+    content: str = Field(max_length=1000)
+    sign_name: str | None = None
+    dest_code: str | None = None
+    sequence_id: int | None = Field(default=None, strict=True, ge=0, le=2**63 - 1)
+
+
+REPORTS = TypeAdapter(list[SmsReportItem])
+REPLIES = TypeAdapter(list[SmsUpItem])
 
 
 def is_retryable(code: str) -> bool:
@@ -145,36 +175,26 @@ class AliyunSms:
         return code, answer.get("BizId"), is_retryable(code) or response.status_code >= 500
 
     def parse_receipts(self, body: bytes) -> list[DeliveryReceipt]:
-        """SmsReport: [{"phone_number","send_time","report_time","success","err_code","err_msg","sms_size",
-        "biz_id","out_id"}]."""
-        receipts = []
-        for item in json_array(body):
-            try:
-                delivered = bool(item["success"])
-                receipts.append(
-                    DeliveryReceipt(
-                        provider=self.name,
-                        provider_message_id=item.get("biz_id") or None,
-                        message_id=item.get("out_id") or None,
-                        phone=to_e164(str(item["phone_number"])),
-                        delivered=delivered,
-                        error_code=None if delivered else (item.get("err_code") or "UNKNOWN"),
-                        reported_at=china_time(item["report_time"]),
-                    )
-                )
-            except (KeyError, TypeError) as exc:
-                raise ValueError(f"not an SmsReport item: {item}") from exc
-        return receipts
+        """SmsReport: one item or an array of `SmsReportItem`; CallbackInvalid names the fields that are not."""
+        return [
+            DeliveryReceipt(
+                provider=self.name,
+                provider_message_id=item.biz_id or None,
+                message_id=item.out_id or None,
+                phone=to_e164(item.phone_number),
+                delivered=item.success,
+                error_code=None if item.success else (item.err_code or "UNKNOWN"),
+                reported_at=item.report_time,
+            )
+            for item in items_of(REPORTS, body)
+        ]
 
     def parse_inbound(self, body: bytes) -> list[InboundSms]:
-        """SmsUp: [{"phone_number","send_time","content","sign_name","dest_code","sequence_id"}]."""
-        try:
-            return [
-                InboundSms(self.name, to_e164(str(i["phone_number"])), str(i["content"]), china_time(i["send_time"]))
-                for i in json_array(body)
-            ]
-        except (KeyError, TypeError) as exc:
-            raise ValueError("not an SmsUp body") from exc
+        """SmsUp: one item or an array of `SmsUpItem`."""
+        return [
+            InboundSms(self.name, to_e164(item.phone_number), item.content, item.send_time)
+            for item in items_of(REPLIES, body)
+        ]
 
 
 def send_sms_params(request: SmsRequest, number: str) -> dict[str, str]:

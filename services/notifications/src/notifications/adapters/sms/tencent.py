@@ -8,13 +8,22 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, Field, TypeAdapter
 
 from notifications.adapters.sms.base import DeliveryReceipt, InboundSms, SmsRequest, SmsSubmitResult
-from notifications.adapters.sms.common import china_time, json_array, national_number, to_e164
+from notifications.adapters.sms.common import (
+    ChinaTime,
+    NationCode,
+    Phone,
+    Reference,
+    items_of,
+    national_number,
+    to_e164,
+)
 from notifications.adapters.sms.signing import tc3_authorization
 
 VERSION = "2021-01-11"
@@ -28,6 +37,36 @@ RETRYABLE_PREFIXES = (
     "AuthFailure.SignatureExpire",
     "FailedOperation.FailResolvePacket",
 )
+
+
+LAST_SECOND = 253402300799  # 9999-12-31 23:59:59 UTC, the last moment a datetime holds
+
+
+class StatusItem(BaseModel):
+    """One item of Tencent Cloud's SMS status callback (delivery receipt)."""
+
+    user_receive_time: ChinaTime
+    nationcode: NationCode | None = None
+    mobile: Phone
+    report_status: Literal["SUCCESS", "FAIL"]
+    errmsg: str | None = None
+    description: str | None = None
+    sid: Reference | None = Field(default=None, description="The SerialNo SendSms answered")
+
+
+class ReplyItem(BaseModel):
+    """Tencent Cloud's SMS reply callback."""
+
+    extend: str | None = None
+    mobile: Phone
+    nationcode: NationCode | None = None
+    sign: str | None = None
+    text: str = Field(max_length=1000)
+    time: int = Field(strict=True, ge=0, le=LAST_SECOND, description="Unix time, seconds")
+
+
+STATUSES = TypeAdapter(list[StatusItem])
+REPLIES = TypeAdapter(list[ReplyItem])
 
 
 def is_retryable(code: str) -> bool:
@@ -126,41 +165,32 @@ class TencentSms:
         return {i: _result(r, by_phone.get(r.phone)) for i, r in call}
 
     def parse_receipts(self, body: bytes) -> list[DeliveryReceipt]:
-        """Status callback: [{"user_receive_time","nationcode","mobile","report_status","errmsg",
-        "description","sid"}]. Tencent carries no SessionContext here: match on sid (the SerialNo)."""
-        receipts = []
-        for item in json_array(body):
-            try:
-                delivered = item["report_status"] == "SUCCESS"
-                receipts.append(
-                    DeliveryReceipt(
-                        provider=self.name,
-                        provider_message_id=item.get("sid") or None,
-                        message_id=None,
-                        phone=to_e164(str(item["mobile"]), str(item.get("nationcode") or "86")),
-                        delivered=delivered,
-                        error_code=None if delivered else (item.get("errmsg") or "FAIL"),
-                        reported_at=china_time(item["user_receive_time"]),
-                    )
-                )
-            except (KeyError, TypeError) as exc:
-                raise ValueError(f"not a Tencent status callback item: {item}") from exc
-        return receipts
+        """Status callback: one item or an array of `StatusItem`. Tencent carries no SessionContext here: match
+        on sid (the SerialNo)."""
+        return [
+            DeliveryReceipt(
+                provider=self.name,
+                provider_message_id=item.sid or None,
+                message_id=None,
+                phone=to_e164(item.mobile, item.nationcode or "86"),
+                delivered=item.report_status == "SUCCESS",
+                error_code=None if item.report_status == "SUCCESS" else (item.errmsg or "FAIL"),
+                reported_at=item.user_receive_time,
+            )
+            for item in items_of(STATUSES, body)
+        ]
 
     def parse_inbound(self, body: bytes) -> list[InboundSms]:
-        """Reply callback: {"extend","mobile","nationcode","sign","text","time"} (one object, or an array)."""
-        try:
-            return [
-                InboundSms(
-                    self.name,
-                    to_e164(str(i["mobile"]), str(i.get("nationcode") or "86")),
-                    str(i["text"]),
-                    datetime.fromtimestamp(int(i["time"]), UTC),
-                )
-                for i in json_array(body)
-            ]
-        except (KeyError, TypeError) as exc:
-            raise ValueError("not a Tencent reply callback") from exc
+        """Reply callback: one `ReplyItem` (or an array of them)."""
+        return [
+            InboundSms(
+                self.name,
+                to_e164(item.mobile, item.nationcode or "86"),
+                item.text,
+                datetime.fromtimestamp(item.time, UTC),
+            )
+            for item in items_of(REPLIES, body)
+        ]
 
 
 def template_values(request: SmsRequest) -> list[str]:
