@@ -87,3 +87,14 @@ async def test_an_unsaved_draft_and_bad_input(service, admin) -> None:
     early = await client.post("/v1/simulations", json={"as_of": "2025-06-01", "policy": draft}, headers=admin)
     assert early.status_code == 422
     assert await counts(url) == before
+
+
+async def test_an_integer_overflow_in_a_formula_is_a_422_not_a_500(service, admin) -> None:
+    """Issue 13: the SQL path lets a 64-bit overflow raise (loud, never a silent difference from CEL); the
+    simulation answered it with a 500."""
+    client, _ = service
+    response = await client.post("/v1/simulations", headers=admin, json={
+        "as_of": "2026-06-01", "change": {"code": "rural-reward-assistance",
+                                          "amount": "9223372036854775807 + person.age"}})
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "policy" and "64 bits" in response.json()["detail"]

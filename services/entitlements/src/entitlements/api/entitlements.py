@@ -14,6 +14,7 @@ from entitlements.api.deps import Explainer, LibraryDep, Partner, TodayDep, Vaul
 from entitlements.api.facts import Words
 from entitlements.domain.evaluation import evaluate, in_population
 from entitlements.domain.overrides import apply_override
+from entitlements.domain.policy import CODE_PATTERN
 from entitlements.service.appeals import appeals_of
 from entitlements.service.checks import holds_on, person_and_override, person_row, policies_for, valid_until
 from entitlements.service.overrides import overrides_for
@@ -149,7 +150,8 @@ async def person_entitlements(
             summary="Real-time eligibility check for partners: eligible or not, and until when")
 async def check_eligibility(
     principal: Partner, session: ReadSessionDep, library: LibraryDep, vault: VaultDep, today: TodayDep,
-    policy: Annotated[str, Query(max_length=64, description="Policy code, e.g. fee-waiver-benefit-card")],
+    policy: Annotated[str, Query(max_length=64, pattern=CODE_PATTERN,
+                                 description="Policy code, e.g. fee-waiver-benefit-card")],
     id_number: Annotated[str, Query(min_length=1, max_length=32, description="The resident ID number")],
 ) -> EligibilityCheck:
     """For partner tokens. Only whether the person is eligible today and until when (on the facts on

@@ -9,11 +9,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from entitlements.domain.errors import PolicyError
 from entitlements.domain.policy import CheckedPolicy, JurisdictionBasis
 from entitlements.domain.sql_compiler import BatchQuery, compile_batch
+
+NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL: an integer overflow, which the batch path lets raise
 
 
 def _renamed(query: BatchQuery, prefix: str) -> BatchQuery:
@@ -63,7 +66,14 @@ async def simulate(session: AsyncSession, candidate: CheckedPolicy, current: Che
         "FROM cand FULL JOIN cur ON cur.subject_id = cand.subject_id\n"
         "GROUP BY 1 ORDER BY 1"
     )
-    rows = (await session.execute(text(sql), params)).all()
+    try:
+        rows = (await session.execute(text(sql), params)).all()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+            raise
+        raise PolicyError("policy", "An integer in the policy's expressions goes beyond 64 bits for some subject "
+                          "(CEL int): make the amount formula or the criteria smaller.",
+                          "政策表达式中的整数对某些对象超出64位范围，请调小金额公式或条件中的数值。") from None
     counties = [{"county": r.county, "eligible": r.eligible, "cost": int(r.cost),
                  "current_eligible": r.current_eligible, "current_cost": int(r.current_cost),
                  "newly_eligible": r.newly_eligible, "no_longer_eligible": r.no_longer_eligible} for r in rows]
