@@ -26,13 +26,13 @@ async def count(client, table: str) -> int:  # noqa: ANN001
     ({"sex": "male", "birth_date": (date.today() + timedelta(days=3)).isoformat()}, "birth_date"),  # future
     ({"sex": "male"}, "birth_date"),  # neither ID nor birth date
     ({"id_number": GOOD, "phone": "12345"}, "phone"),
-    ({"id_number": GOOD, "phone": "139abcd1234"}, "phone"),  # letters are not keypad digits
-    ({"id_number": GOOD, "phone": "１３９１２３４５６７８"}, "phone"),  # full-width digits
+    ({"id_number": GOOD, "phone": "139abcd1234"}, "body.phone"),  # letters are not keypad digits (the schema)
+    ({"id_number": GOOD, "phone": "１３９１２３４５６７８"}, "body.phone"),  # full-width digits
     ({"id_number": resident_id(date.today() + timedelta(days=400), female=True, serial=31)}, "id_number"),  # future
     ({"id_number": resident_id(date.today() + timedelta(days=400), female=True, serial=31),
       "birth_date": (date.today() + timedelta(days=400)).isoformat()}, "id_number"),
     ({"id_number": GOOD, "bank_card": "6222020200112233441"}, "bank_card"),  # Luhn fails
-    ({"id_number": GOOD, "relation": "cousin"}, "relation"),
+    ({"id_number": GOOD, "relation": "cousin"}, "body.relation"),
 ])
 async def test_bad_person_is_refused_and_nothing_is_written(family, fields, bad_field) -> None:  # noqa: ANN001
     await family.household()
@@ -94,3 +94,47 @@ async def test_life_events_are_append_only_in_the_database(family) -> None:  # n
                 await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def test_dates_are_days_written_yyyy_mm_dd(family) -> None:  # noqa: ANN001
+    """pydantic alone reads 0 as 1970-01-01 and a midnight date-time as a day: a date silently made up."""
+    await family.household()
+    visits = f"/v1/households/{family.household_id}/visits"
+    for day in (0, "0", "2020-01-01T00:00:00", "20200101"):
+        answer = await family.client.post(visits, headers=family.headers, json={"visited_on": day, "kind": "routine"})
+        assert answer.status_code == 422, (day, answer.text)
+        assert answer.json()["errors"][0]["field"] == "body.visited_on"
+    as_of = await family.client.get(f"/v1/households/{family.household_id}", params={"as_of": "0"},
+                                    headers=family.headers)
+    assert as_of.status_code == 422 and as_of.json()["errors"][0]["field"] == "query.as_of"
+    assert (await family.client.get(visits, headers=family.headers)).json()["items"] == []
+
+
+async def test_a_residence_change_names_a_code_in_force(family) -> None:  # noqa: ANN001
+    await family.household()
+    events = f"/v1/households/{family.household_id}/events"
+    for code, field in (("360702999999", "residence_division_code"),  # not in the code table
+                        ("３６０７０２００１００１", "body.residence_division_code")):  # full-width digits
+        answer = await family.client.post(events, headers=family.headers, json={
+            "kind": "residence_changed", "effective_date": "2024-01-01", "residence_division_code": code})
+        assert answer.status_code == 422, (code, answer.text)
+        assert answer.json()["errors"][0]["field"] == field
+    assert (await family.client.get(events, headers=family.headers)).json() == []
+
+
+async def test_nul_characters_are_refused_naming_the_field(family) -> None:  # noqa: ANN001
+    """PostgreSQL text cannot hold NUL: refused with the field named (the kit's rule), never a 500."""
+    household = await family.client.post("/v1/households", headers=family.headers, json={
+        "division_code": "360702001001", "hukou_type": "rural", "address": "章贡区\x00某村"})
+    assert household.status_code == 422, household.text
+    assert household.json()["errors"][0]["field"].endswith("address")
+    await family.household()
+    person = await family.client.post("/v1/persons", headers=family.headers, json={
+        "household_id": family.household_id, "name": "王\x00五", "relation": "head", "sex": "male",
+        "birth_date": "1970-01-01"})
+    assert person.status_code == 422, person.text
+    assert person.json()["errors"][0]["field"].endswith("name")
+    visit = await family.client.post(f"/v1/households/{family.household_id}/visits", headers=family.headers,
+                                     json={"visited_on": "2024-01-01", "kind": "routine", "notes": "送米\x00油"})
+    assert visit.status_code == 422, visit.text
+    assert visit.json()["errors"][0]["field"].endswith("notes")

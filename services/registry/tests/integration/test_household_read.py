@@ -34,12 +34,12 @@ async def test_residence_as_of_etag_and_unknown_household(family) -> None:  # no
     await only_child_family(family)
     changed = await family.client.post(f"/v1/households/{family.household_id}/events", headers=family.headers,
                                        json={"kind": "residence_changed", "effective_date": "2022-02-02",
-                                             "residence_division_code": "360702001002"})
+                                             "residence_division_code": "360702100201"})
     assert changed.status_code == 201, changed.text
     path = f"/v1/households/{family.household_id}"
     now = await family.client.get(path, headers=family.headers)
     before = await family.client.get(path, params={"as_of": "2022-02-01"}, headers=family.headers)
-    assert now.json()["residence_division_code"] == "360702001002"
+    assert now.json()["residence_division_code"] == "360702100201"
     assert before.json()["residence_division_code"] is None
     assert now.headers["etag"] == f'W/"{family.household_id}-{now.json()["version"]}"' and now.json()["version"] == 2
     missing = await family.client.get("/v1/households/00000000-0000-7000-8000-000000000000", headers=family.headers)

@@ -50,7 +50,7 @@ async def test_bad_villages_are_refused_and_nothing_changes(registry, tokens) ->
         (county, [VILLAGE, "360702100000"], "villages[1]"),  # a township, not a village
         (county, ["360702100299"], "villages[0]"),  # not in the code table
         (county, ["360702191002"], "villages[0]"),  # retired in 2023
-        (county, ["36070210020"], "villages[0]"),  # 11 digits
+        (county, ["36070210020"], "body.villages.0"),  # 11 digits: refused by the schema
         (township, [VILLAGE], "villages[0]"),  # outside the township admin's region
     ):
         answer = await _put(registry, headers, "cw-c", villages)

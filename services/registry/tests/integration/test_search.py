@@ -63,7 +63,7 @@ async def test_pinyin_syllables_joined_initials_and_characters(family) -> None: 
     both = _ids(await _search(family.client, family.headers, pinyin="oym", name="欧阳明月"))
     assert daughter in both and father not in both  # every criterion given must hold
     bad = await family.client.get(SEARCH, params={"pinyin": "123"}, headers=family.headers)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "pinyin"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.pinyin"
 
 
 async def test_id_number_exact_through_the_blind_index(family) -> None:  # noqa: ANN001

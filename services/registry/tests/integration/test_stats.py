@@ -89,8 +89,8 @@ async def test_region_year_and_role_rules(registry, tokens) -> None:  # noqa: AN
     assert outside.status_code == 404 and outside.json()["type"] == "urn:guanhuai:problem:not-found"
     other = await registry.get(STATS, params={"region": "360703"}, headers=township)
     assert other.status_code == 404
-    for params, field in (({"region": "36070"}, "region"), ({"region": "360799"}, "region"),
-                          ({"year": china_today().year + 1}, "year"), ({"year": 1800}, "year")):
+    for params, field in (({"region": "36070"}, "query.region"), ({"region": "360799"}, "region"),
+                          ({"year": china_today().year + 1}, "year"), ({"year": 1800}, "query.year")):
         answer = await registry.get(STATS, params=params, headers=township)
         assert answer.status_code == 422, params
         assert answer.json()["errors"][0]["field"] == field

@@ -45,7 +45,8 @@ class DuplicateGroupPublic(BaseModel):
 class MergeCreate(BaseModel):
     keep: uuid.UUID = Field(description="The record that stays")
     merge: uuid.UUID = Field(description="The duplicate record folded into `keep`")
-    reason: str = Field(min_length=4, max_length=500, description="Why they are one person")
+    reason: str = Field(min_length=4, max_length=500, pattern=r"\S(?:\s*\S){3}",
+                        description="Why they are one person (at least 4 characters besides spaces)")
 
 
 class MergePublic(BaseModel):

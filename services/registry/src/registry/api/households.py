@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.auth.principal import Principal
 from carekit.deps import ReadSessionDep, UowDep
-from carekit.http.etag import require_if_match, set_etag
+from carekit.http.etag import IfMatch, require_if_match, set_etag
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from registry.api.deps import Caseworker, DivisionsDep, FamilyReader, Reader, TodayDep
 from registry.api.schemas import (
+    Day,
     FactsPublic,
     HouseholdCreate,
     HouseholdPublic,
@@ -37,7 +38,7 @@ from registry.service.life_events import record_household_event
 from registry.service.views import household_view
 
 router = APIRouter(prefix="/v1/households", tags=["households"], responses=PROBLEM_RESPONSES)
-AsOf = Annotated[date | None, Query(description="Answer as of this day (YYYY-MM-DD); default today")]
+AsOf = Annotated[Day | None, Query(description="Answer as of this day (YYYY-MM-DD); default today")]
 
 
 async def load_visible(uow: UowDep, principal: Principal, household_id: uuid.UUID,
@@ -88,7 +89,8 @@ async def get_household(household_id: uuid.UUID, principal: FamilyReader, sessio
 
 @router.patch("/{household_id}", response_model=HouseholdPublic, summary="Change the address (If-Match)")
 async def update_household(household_id: uuid.UUID, body: HouseholdUpdate, principal: Caseworker, uow: UowDep,
-                           request: Request, response: Response, today: TodayDep) -> HouseholdPublic:
+                           request: Request, response: Response, today: TodayDep,
+                           _if_match: IfMatch = None) -> HouseholdPublic:
     record = await load_visible(uow, principal, household_id, lock=True)
     require_if_match(request, record.id, record.version)
     await change_address(uow, record, body.address)
@@ -111,11 +113,11 @@ async def get_household_facts(household_id: uuid.UUID, principal: FamilyReader, 
 @router.post("/{household_id}/events", status_code=201, response_model=LifeEventPublic,
              summary="Record a household event: residence change, certificate issued or revoked")
 async def create_household_event(household_id: uuid.UUID, body: LifeEventCreate, principal: Caseworker,
-                                 uow: UowDep, today: TodayDep) -> LifeEventPublic:
+                                 uow: UowDep, today: TodayDep, divisions: DivisionsDep) -> LifeEventPublic:
     record = await load_visible(uow, principal, household_id, lock=True)
     event = await record_household_event(uow, principal, record,
                                          NewLifeEvent(body.kind, body.effective_date, body.payload()),
-                                         supersedes=body.supersedes, today=today)
+                                         supersedes=body.supersedes, today=today, divisions=divisions)
     public = LifeEventPublic.model_validate(event, from_attributes=True)
     await uow.commit()
     return public

@@ -20,7 +20,7 @@ from sqlalchemy import select, tuple_
 from carekit.auth.principal import Principal
 from carekit.deps import PageDep, UowDep
 from carekit.http.pagination import Page, next_cursor
-from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, not_found, problem_response
+from carekit.http.problems import PROBLEM_JSON, PROBLEM_RESPONSES, Problem, ProblemError, not_found, problem_response
 from carekit.http.problems import FieldError as FieldErrorBody
 from registry.api.deps import Caseworker, TodayDep
 from registry.db.tables import ImportErrorRecord, ImportJobRecord
@@ -88,6 +88,7 @@ def visible_job(principal: Principal, job: ImportJobRecord | None) -> bool:
 
 
 @router.post("", status_code=202, response_model=ImportPublic,
+             responses={413: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "File over 1 GiB"}},
              summary="Upload a CSV (UTF-8, UTF-8 with BOM, GB18030) or XLSX file of households and persons",
              description=f"Multipart field `file`. Columns (Chinese or English headers): {_COLUMN_DOC}. Either "
                          "公民身份号码/id_number or both 性别/sex and 出生日期/birth_date. Rows of one household share "

@@ -1,7 +1,11 @@
 """A merged person's record answers 410 and points to the person it was merged into."""
 
-from carekit.http.problems import ProblemError
+from carekit.http.problems import PROBLEM_JSON, Problem, ProblemError
 from registry.db.tables import PersonRecord
+
+MERGED_RESPONSES: dict[int | str, dict] = {
+    410: {"model": Problem, "content": {PROBLEM_JSON: {}},
+          "description": "The person was a duplicate merged into another; see merged_into"}}
 
 
 def merged_problem(person: PersonRecord) -> ProblemError:

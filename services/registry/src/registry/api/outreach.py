@@ -14,6 +14,7 @@ from carekit.http.pagination import Page, next_cursor
 from carekit.http.problems import PROBLEM_RESPONSES, forbidden
 from registry.api.deps import Caseworker, DivisionsDep, Reader, TodayDep
 from registry.api.households import load_visible
+from registry.api.schemas import DIVISION_CODE, Day
 from registry.db.tables import VisitRecord
 from registry.domain.divisions import DivisionTable
 from registry.domain.outreach import MAX_NOTES, MAX_VILLAGES, Priority, VisitKind, page_after, worklist_key
@@ -25,8 +26,9 @@ Sub = Annotated[str, Path(min_length=1, max_length=128, description="The casewor
 
 
 class VillagesUpdate(BaseModel):
-    villages: list[str] = Field(max_length=MAX_VILLAGES, description="12-digit village codes; replaces the "
-                                "caseworker's villages inside your region", examples=[["360702100201"]])
+    villages: list[Annotated[str, Field(pattern=DIVISION_CODE)]] = Field(
+        max_length=MAX_VILLAGES, description="12-digit village codes; replaces the caseworker's villages inside "
+        "your region", examples=[["360702100201"]])
 
 
 class VillagePublic(BaseModel):
@@ -50,7 +52,7 @@ class WorklistItemPublic(BaseModel):
 
 
 class VisitCreate(BaseModel):
-    visited_on: date
+    visited_on: Day
     kind: VisitKind
     notes: str = Field(default="", max_length=MAX_NOTES,
                        description="The care given; no pregnancy, contraception or sterilisation details")

@@ -11,6 +11,7 @@ from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, conflict, not_found
 from registry.api.deps import VaultDep
+from registry.api.schemas import NOT_BLANK, REGION
 from registry.db.tables import PartnerRecord
 from registry.service.partners import (
     NewPartner,
@@ -29,8 +30,8 @@ AGENCY = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
 class PartnerCreate(BaseModel):
     agency: str = Field(pattern=AGENCY, description="The partner's id: 1–48 lower-case letters, digits, hyphens. "
                         "Its events carry the CloudEvent source /partners/<agency>.", examples=["health-360702"])
-    name: str = Field(min_length=1, max_length=128, examples=["章贡区卫生健康委员会"])
-    region: str = Field(pattern=r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$",
+    name: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK, examples=["章贡区卫生健康委员会"])
+    region: str = Field(pattern=REGION,
                         description="Division-code prefix of the persons the partner reports on; inside yours",
                         examples=["360702"])
 
@@ -77,7 +78,7 @@ async def get_partners(principal: Admin, uow: UowDep) -> list[PartnerPublic]:
 
 @router.post("/{agency}/rotate-secret", response_model=PartnerWithSecret,
              summary="Replace a partner's webhook secret; the old one stops working at once")
-async def rotate_partner_secret(agency: Annotated[str, Path(max_length=64)], principal: Admin, uow: UowDep,
+async def rotate_partner_secret(agency: Annotated[str, Path(pattern=AGENCY)], principal: Admin, uow: UowDep,
                                 vault: VaultDep, response: Response) -> PartnerWithSecret:
     record = await visible_partner(uow.session, principal, agency, lock=True)
     if record is None:

@@ -11,9 +11,9 @@ from carekit.auth.principal import Principal
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, not_found
 from registry.api.deps import Caseworker, FamilyReader, Reader, TodayDep, VaultDep
-from registry.api.merged import raise_if_merged
+from registry.api.merged import MERGED_RESPONSES, raise_if_merged
 from registry.api.households import load_visible
-from registry.api.schemas import LifeEventCreate, LifeEventPublic, PersonCreate, PersonPublic
+from registry.api.schemas import Day, LifeEventCreate, LifeEventPublic, PersonCreate, PersonPublic
 from registry.db import repository
 from registry.db.tables import PersonRecord
 from registry.domain.jurisdiction import citizen_person_id
@@ -70,10 +70,12 @@ async def create_person(body: PersonCreate, principal: Caseworker, uow: UowDep, 
     return public
 
 
-@router.get("/{person_id}", response_model=PersonPublic, summary="A person as of a day")
+@router.get("/{person_id}", response_model=PersonPublic, summary="A person as of a day",
+            description="Citizens may read themselves (masked). A merged record answers 410.",
+            responses=MERGED_RESPONSES)
 async def get_person(
     person_id: uuid.UUID, principal: FamilyReader, uow: UowDep, vault: VaultDep, today: TodayDep,
-    as_of: Annotated[date | None, Query(description="Answer as of this day; default today")] = None,
+    as_of: Annotated[Day | None, Query(description="Answer as of this day (YYYY-MM-DD); default today")] = None,
     reveal: Annotated[bool, Query(description="Unmask identifiers (needs pii:read and a purpose)")] = False,
     purpose: Annotated[str | None, Query(max_length=200, description="Why the identifiers are needed")] = None,
 ) -> PersonPublic:
@@ -89,7 +91,8 @@ async def get_person(
 
 
 @router.post("/{person_id}/events", status_code=201, response_model=LifeEventPublic,
-             summary="Record a life event: birth, death, disability, marriage, move, low income, adoption…")
+             summary="Record a life event: birth, death, disability, marriage, move, low income, adoption…",
+             responses=MERGED_RESPONSES)
 async def create_person_event(person_id: uuid.UUID, body: LifeEventCreate, principal: Caseworker, uow: UowDep,
                               today: TodayDep) -> LifeEventPublic:
     person = await load_person(uow, principal, person_id, lock=True)

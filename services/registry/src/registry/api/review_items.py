@@ -47,7 +47,8 @@ class MatchedResolution(BaseModel):
 
 class DismissedResolution(BaseModel):
     resolution: Literal["dismissed"]
-    reason: str = Field(min_length=4, max_length=500, description="Why the report is set aside")
+    reason: str = Field(min_length=4, max_length=500, pattern=r"\S(?:\s*\S){3}",
+                        description="Why the report is set aside (at least 4 characters besides spaces)")
 
 
 ResolveBody = Annotated[MatchedResolution | DismissedResolution, Field(discriminator="resolution")]

@@ -2,23 +2,46 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from registry.domain.history import LifeEventKind
 from registry.domain.model import HukouType, LowIncomeKind, Sex
 
-DIVISION = Field(pattern=r"^\d{12}$", description="12-digit statistical division code", examples=["360702001001"])
+# The OpenAPI says what the server takes: ASCII digits (`\d` matches any script's digits), a province part.
+DIVISION_CODE = r"^(?:0[1-9]|[1-9][0-9])[0-9]{10}$"
+REGION = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"
+NOT_BLANK = r"\S"  # at least one character that is not white space (values are stored stripped)
+ID_NUMBER = r"^\s*(?:[0-9]\s*){17}[0-9Xx]\s*$"
+PHONE = r"^[0-9+() -]+$"
+DIVISION = Field(pattern=DIVISION_CODE, description="12-digit statistical division code", examples=["360702001001"])
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class NotADay(ValueError):
+    message_zh = "日期应写作 YYYY-MM-DD。"
+
+
+def _iso_day(value: object) -> object:
+    """Only a YYYY-MM-DD day: pydantic would also read 0 as 1970-01-01 and a date-time at midnight as a day."""
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    raise NotADay("Give the date as YYYY-MM-DD.")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Relation = Literal["head", "spouse", "child", "parent", "grandchild", "sibling", "other"]
 
 
 class HouseholdCreate(BaseModel):
     division_code: str = DIVISION
     hukou_type: HukouType
     address: str = Field(default="", max_length=200)
-    residence_division_code: str | None = Field(default=None, pattern=r"^\d{12}$",
+    residence_division_code: str | None = Field(default=None, pattern=DIVISION_CODE,
                                                 description="Where a migrant household lives (流动人口)")
-    registered_on: date | None = Field(default=None, description="Defaults to today")
+    registered_on: Day | None = Field(default=None, description="Defaults to today")
 
 
 class HouseholdUpdate(BaseModel):
@@ -48,16 +71,19 @@ class HouseholdPublic(BaseModel):
 
 class PersonCreate(BaseModel):
     household_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=64)
-    relation: str = Field(description="head, spouse, child, parent, grandchild, sibling or other")
-    id_number: str | None = Field(default=None, max_length=32, description="18-character resident ID (GB 11643)")
+    name: str = Field(min_length=1, max_length=64, pattern=NOT_BLANK)
+    relation: Relation = Field(description="To the head of the household")
+    id_number: str | None = Field(default=None, max_length=32, pattern=ID_NUMBER,
+                                  description="18-character resident ID (GB 11643); spaces are ignored")
     sex: Sex | None = None
-    birth_date: date | None = None
-    phone: str | None = Field(default=None, max_length=32, description="Mainland mobile number")
-    bank_card: str | None = Field(default=None, max_length=32, description="Benefit account (一卡通)")
+    birth_date: Day | None = None
+    phone: str | None = Field(default=None, max_length=32, pattern=PHONE,
+                              description="Mainland mobile number: digits, +, spaces, hyphens, parentheses")
+    bank_card: str | None = Field(default=None, max_length=32, pattern=r"^[0-9 -]+$",
+                                  description="Benefit account (一卡通): 12–19 digits, spaces and hyphens ignored")
     mother_id: uuid.UUID | None = None
     father_id: uuid.UUID | None = None
-    registered_on: date | None = Field(default=None, description="Moved in on; omit if in the household since birth")
+    registered_on: Day | None = Field(default=None, description="Moved in on; omit if in the household since birth")
 
 
 class PersonPublic(BaseModel):
@@ -83,18 +109,21 @@ class PersonPublic(BaseModel):
 
 class LifeEventCreate(BaseModel):
     kind: LifeEventKind
-    effective_date: date
+    effective_date: Day
     supersedes: uuid.UUID | None = Field(default=None, description="The event this one corrects or retracts")
     household_id: uuid.UUID | None = Field(default=None, description="moved_in: the household moved into")
-    grade: int | None = Field(default=None, description="disability_assessed: 1–4, null when withdrawn")
+    grade: int | None = Field(default=None, ge=1, le=4, description="disability_assessed: 1–4, null when withdrawn")
     low_income_kind: LowIncomeKind | None = None
     in_force: bool = True
     certificate_number: str | None = Field(default=None, max_length=64)
     spouse_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
-    role: str | None = Field(default=None, description="adopted: mother or father")
-    to_division_code: str | None = Field(default=None, pattern=r"^\d{12}$")
-    residence_division_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+    role: Literal["mother", "father"] | None = Field(default=None, description="adopted: the adoptive parent's role")
+    to_division_code: str | None = Field(default=None, pattern=DIVISION_CODE, description="moved_out: where to")
+    residence_division_code: str | None = Field(default=None, pattern=DIVISION_CODE,
+                                                description="residence_changed: where the household lives now "
+                                                            "(in the code table on the effective date); null: "
+                                                            "back at its hukou place")
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"kind", "effective_date", "supersedes", "household_id"})

@@ -14,6 +14,7 @@ from carekit.deps import PageDep, UowDep
 from carekit.http.pagination import Page, next_cursor
 from carekit.http.problems import PROBLEM_RESPONSES
 from registry.api.deps import VaultDep
+from registry.api.schemas import ID_NUMBER, NOT_BLANK
 from registry.domain.errors import FieldError
 from registry.domain.identity import parse_resident_id
 from registry.domain.model import Sex
@@ -22,6 +23,8 @@ from registry.service.pii_reads import identifiers
 from registry.service.search import PersonQuery, search_persons
 
 router = APIRouter(prefix="/v1/search", tags=["search"], responses=PROBLEM_RESPONSES)
+# What `normalise_pinyin` can read: a Latin letter (ü included) or a Chinese character somewhere.
+PINYIN = r"[A-Za-zÜü\u3400-\u9fff]"
 Searcher = Annotated[Principal, Depends(require_roles(Role.CASEWORKER, Role.ADMIN, Role.AUDITOR))]
 
 
@@ -41,19 +44,22 @@ class PersonHitPublic(BaseModel):
 
 
 @router.get("/persons", response_model=Page[PersonHitPublic],
-            summary="Search persons in your jurisdiction by name, pinyin, ID number or certificate number")
+            summary="Search persons in your jurisdiction by name, pinyin, ID number or certificate number",
+            description="Give at least one of `name`, `pinyin`, `id_number`, `certificate_number` (else 422); "
+                        "every one given must match.")
 async def search(
     principal: Searcher, uow: UowDep, vault: VaultDep, page: PageDep, request: Request,
-    name: Annotated[str | None, Query(min_length=1, max_length=64,
+    name: Annotated[str | None, Query(min_length=1, max_length=64, pattern=NOT_BLANK,
                                       description="Exact name or its beginning")] = None,
     pinyin: Annotated[str | None, Query(
-        min_length=1, max_length=128,
+        min_length=1, max_length=128, pattern=PINYIN,
         description="Pinyin beginning: \"wang xiao\", \"wangxiao\" or initials \"wxh\" (Chinese characters "
-                    "are turned into pinyin)")] = None,
-    id_number: Annotated[str | None, Query(min_length=1, max_length=32,
-                                           description="Resident ID number, exact")] = None,
+                    "are turned into pinyin); at least one Latin letter or Chinese character")] = None,
+    id_number: Annotated[str | None, Query(min_length=18, max_length=32, pattern=ID_NUMBER,
+                                           description="Resident ID number, exact (a wrong check character "
+                                                       "or birth date is a 422 naming id_number)")] = None,
     certificate_number: Annotated[str | None, Query(
-        min_length=1, max_length=64,
+        min_length=1, max_length=64, pattern=NOT_BLANK,
         description="Honour certificate number, exact: the members of the household holding it")] = None,
 ) -> Page[PersonHitPublic]:
     if not any(value and value.strip() for value in (name, pinyin, id_number, certificate_number)):

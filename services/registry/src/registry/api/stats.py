@@ -13,11 +13,13 @@ from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from registry.api.deps import DivisionsDep, TodayDep
+from registry.api.schemas import REGION
 from registry.domain.divisions import CODE_LENGTH, check_prefix, code_of_prefix, region_prefix
 from registry.domain.errors import FieldError
 from registry.domain.jurisdiction import area_of, covers
 from registry.domain.stats import (
     AGE_BANDS,
+    EARLIEST_YEAR,
     HOUSEHOLD_CATEGORIES,
     SUPPRESSION_THRESHOLD,
     Cell,
@@ -112,9 +114,10 @@ def _region(raw: str | None, principal: Principal, divisions: DivisionsDep) -> s
             summary="Statistics of a region for a year (small cells suppressed)")
 async def get_stats(
     principal: StatsReader, uow: UowDep, divisions: DivisionsDep, today: TodayDep,
-    region: Annotated[str | None, Query(description="Division code prefix inside your region; default yours",
-                                        examples=["360702"])] = None,
-    year: Annotated[int | None, Query(description="Default: the current year")] = None,
+    region: Annotated[str | None, Query(pattern=REGION, description="Division code prefix (2, 4, 6, 9 or 12 "
+                                        "digits) inside your region; default yours", examples=["360702"])] = None,
+    year: Annotated[int | None, Query(ge=EARLIEST_YEAR, le=9999,
+                                      description="Default: the current year (a future year is a 422)")] = None,
 ) -> StatsPublic:
     prefix = _region(region, principal, divisions)
     year = today.year if year is None else year

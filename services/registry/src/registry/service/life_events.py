@@ -10,6 +10,7 @@ from carekit.auth.principal import Principal
 from carekit.db.uow import UnitOfWork
 from registry.db import repository
 from registry.db.tables import CertificateRecord, HouseholdRecord, LifeEventRecord, PersonRecord
+from registry.domain.divisions import DivisionTable
 from registry.domain.errors import FieldError
 from registry.domain.history import LifeEventKind, household_on, in_force, person_on_record
 from registry.domain.registration import NewLifeEvent, check_life_event
@@ -59,10 +60,13 @@ async def record_person_event(uow: UnitOfWork, principal: Principal, person: Per
 
 
 async def record_household_event(uow: UnitOfWork, principal: Principal, household: HouseholdRecord,
-                                 new: NewLifeEvent, *, supersedes: uuid.UUID | None, today: date) -> LifeEventRecord:
+                                 new: NewLifeEvent, *, supersedes: uuid.UUID | None, today: date,
+                                 divisions: DivisionTable) -> LifeEventRecord:
     if new.kind not in HOUSEHOLD_KINDS:
         raise FieldError("kind", "This kind of event is recorded on a person.", "此类事件应登记在个人上。")
     payload = check_life_event(new, subject=None, death_date=None, today=today)
+    if payload.get("residence_division_code"):  # as when the household is registered
+        divisions.require(payload["residence_division_code"], new.effective_date, "residence_division_code")
     await _check_supersedes(uow, new.kind, supersedes, person_id=None, household_id=household.id)
     record = LifeEventRecord(id=uuid.uuid4(), household_id=household.id, kind=new.kind.value,
                              effective_date=new.effective_date, recorded_by=principal.sub, payload=payload,
