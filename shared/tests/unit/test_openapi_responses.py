@@ -2,6 +2,7 @@
 a token is needed, 403 where roles are, 422 with parameters or a body, 400/409 on POSTs, 400 on paged
 lists, 412/428 with If-Match, 500 anywhere; problems are application/problem+json."""
 
+import re
 from typing import Annotated
 
 import pytest
@@ -11,6 +12,8 @@ from pydantic import BaseModel
 
 from carekit.auth.deps import CurrentPrincipal, require_roles
 from carekit.auth.principal import Principal
+from carekit.http.control_characters import REFUSED
+from carekit.http.openapi import TEXT_PATTERN
 from carekit.http.problems import PROBLEM_JSON
 
 PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
@@ -84,3 +87,42 @@ def test_problems_are_problem_json_only(spec) -> None:
 def test_the_hook_is_idempotent(spec) -> None:
     app = make_app("spec2", "postgresql+asyncpg://unused@127.0.0.1:1/x", "nats://127.0.0.1:1")
     assert app.openapi() == app.openapi()
+
+
+def test_free_text_a_request_sends_states_the_control_character_rule(spec) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["Thing"]["properties"]["name"]["pattern"] == TEXT_PATTERN
+    name = next(p for p in spec["paths"]["/v1/extra/filtered"]["get"]["parameters"] if p["name"] == "name")
+    assert name["schema"]["pattern"] == TEXT_PATTERN
+    note_id = spec["paths"]["/v1/notes/{note_id}"]["get"]["parameters"][0]["schema"]
+    assert note_id["format"] == "uuid" and "pattern" not in note_id
+    assert schemas["NoteCreate"]["properties"]["region"]["pattern"] == r"^\d{12}$"  # its own rule stays
+    assert "pattern" not in schemas["PrincipalPublic"]["properties"]["sub"]  # only in responses
+
+
+def test_the_pattern_refuses_what_the_middleware_refuses() -> None:
+    for codepoint in range(0x100):
+        text = f"a{chr(codepoint)}b"
+        assert (re.match(TEXT_PATTERN, text) is None) == bool(REFUSED.search(text)), hex(codepoint)
+
+
+def test_keys_and_unnamed_fields_of_a_request_object_state_the_rule_too(spec) -> None:
+    thing = spec["components"]["schemas"]["Thing"]
+    assert thing["propertyNames"] == {"pattern": TEXT_PATTERN}
+    assert thing["additionalProperties"] == {"$ref": "#/components/schemas/JsonWithoutControlCharacters"}
+    anything = spec["components"]["schemas"]["JsonWithoutControlCharacters"]["anyOf"]
+    assert {"type": "string", "pattern": TEXT_PATTERN} in anything
+
+
+def test_a_pattern_of_its_own_that_lets_controls_through_gets_the_rule_alongside() -> None:
+    app = make_app("spec3", "postgresql+asyncpg://unused@127.0.0.1:1/x", "nats://127.0.0.1:1")
+    router = APIRouter()
+
+    @router.get("/v1/open-pattern")
+    async def open_pattern(q: Annotated[str, Query(pattern=r"\S")], code: Annotated[str, Query(pattern=r"^\d{6}$")]):
+        return {}
+
+    app.include_router(router)
+    params = {p["name"]: p["schema"] for p in app.openapi()["paths"]["/v1/open-pattern"]["get"]["parameters"]}
+    assert params["q"]["allOf"] == [{"pattern": TEXT_PATTERN}]
+    assert "allOf" not in params["code"]

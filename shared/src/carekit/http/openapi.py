@@ -8,6 +8,7 @@ it declares them. A problem's body is `application/problem+json` (never `applica
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +16,19 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from carekit.auth.deps import get_principal
+from carekit.http.control_characters import REFUSED
 from carekit.http.pagination import page_params
 from carekit.http.problems import PROBLEM_JSON, Problem
 from carekit.http.routes import calls
 
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+COMPONENT = "#/components/schemas/"
+CLEAN_JSON = "JsonWithoutControlCharacters"
+PROBLEM_REF = {"$ref": COMPONENT + "Problem"}
+# What `carekit.http.control_characters.REFUSED` refuses, as a JSON Schema (ECMA-262) pattern.
+TEXT_PATTERN = f"^[^{REFUSED.pattern.removeprefix('[').removesuffix(']')}]*$"
+# What may match a control character inside an anchored pattern: any character, a negation, whitespace.
+_OPEN = re.compile(r"\.|\\[SDWsxuc]|\[\^")
+_CONSTRAINED = {"pattern", "format", "enum", "const", "contentMediaType", "contentEncoding"}
 FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 _DESCRIPTIONS = {
     "400": "Bad request: an Idempotency-Key that is not 1–255 visible ASCII characters, a cursor this "
@@ -82,7 +91,73 @@ def add_kit_responses(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
                 responses.setdefault(status, {"description": _DESCRIPTIONS[status],
                                               "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}})
     _register_problem_schema(schema)
+    state_the_text_rule(schema)
     return schema
+
+
+def _text(node: dict[str, Any]) -> None:
+    """A free-text string holds no control character (`carekit.http.control_characters`), nor does a key
+    or anything under a key the model does not name (the rule reads the whole body): say so."""
+    types = node.get("type")
+    if types == "string" or (isinstance(types, list) and "string" in types):
+        if not _CONSTRAINED & node.keys():
+            node["pattern"] = TEXT_PATTERN
+        elif node.get("pattern", TEXT_PATTERN) != TEXT_PATTERN and not _closed(node["pattern"]):
+            node.setdefault("allOf", [{"pattern": TEXT_PATTERN}])  # its own pattern may let a control through
+    if types == "object" or "properties" in node:
+        node.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
+        node.setdefault("additionalProperties", {"$ref": COMPONENT + CLEAN_JSON})
+
+
+def state_the_text_rule(schema: dict[str, Any]) -> None:
+    """Every free-text string a request sends (JSON body, query, path) documents the control-character rule,
+    so that a client (or a fuzzer) is not promised a string the kit refuses. Components are shared with
+    responses, which hold only text that passed the same rule."""
+    stack: list[Any] = []
+    for operation in (op for ops in schema.get("paths", {}).values() for op in ops.values()):
+        stack += [p.get("schema") for p in operation.get("parameters", []) if p.get("in") in ("query", "path")]
+        content = operation.get("requestBody", {}).get("content", {})
+        stack += [body.get("schema") for media, body in content.items() if _is_json_media(media)]
+    schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(CLEAN_JSON, _clean_json())
+    components = schema["components"]["schemas"]
+    seen: set[str] = {COMPONENT + CLEAN_JSON}
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref", "")
+        if ref.startswith(COMPONENT) and ref not in seen:
+            seen.add(ref)
+            stack.append(components.get(ref.removeprefix(COMPONENT)))
+        _text(node)
+        stack += [node.get(key) for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "prefixItems")]
+        stack += list(node.get("properties", {}).values())
+
+
+def _is_json_media(media: str) -> bool:
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _closed(pattern: str) -> bool:
+    """True if the pattern plainly matches no control character: anchored at both ends and made of
+    digits, letters, listed characters and groups only (`^(?:0[1-9]|[1-9][0-9])[0-9]{10}$`)."""
+    return pattern.startswith("^") and pattern.endswith(("$", "\\Z")) and not _OPEN.search(pattern)
+
+
+def _clean_json() -> dict[str, Any]:
+    itself = {"$ref": COMPONENT + CLEAN_JSON}
+    return {
+        "description": "Any JSON value whose strings and keys hold no control character",
+        "anyOf": [
+            {"type": "string", "pattern": TEXT_PATTERN},
+            {"type": ["number", "boolean", "null"]},
+            {"type": "array", "items": itself},
+            {"type": "object", "propertyNames": {"pattern": TEXT_PATTERN}, "additionalProperties": itself},
+        ],
+    }
 
 
 def _register_problem_schema(schema: dict[str, Any]) -> None:
