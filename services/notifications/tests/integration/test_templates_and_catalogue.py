@@ -1,6 +1,7 @@
 """Templates over HTTP on real PostgreSQL: validation, preview, seeded defaults; the event catalogue."""
 
 import jsonschema
+import pytest
 import pytest_asyncio
 from notifications_support import notifications
 
@@ -113,3 +114,43 @@ async def test_event_catalogue_covers_every_service_with_schemas(api, tokens) ->
     one = await api.get("/v1/event-types/registry.person.died", headers=admin(tokens))
     assert one.status_code == 200 and one.json()["producer"] == "registry"
     assert (await api.get("/v1/event-types/nope.x", headers=admin(tokens))).status_code == 404
+
+
+GOOD_TEMPLATE = {
+    "body": "{name}您好，您家已符合{policy_name}条件，标准{amount_yuan}元。",
+    "signature": "【XX县卫健委】",
+    "category": "statutory",
+    "provider_template_ids": {"aliyun": "SMS_123456"},
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "changes"),
+    [
+        ("agree_ok", {}),
+        ("agree_marketing", {"category": "marketing", "survey": True, "body": "{name}您好，请回复1-5评价。回T退订"}),
+        ("0", {}),  # the fuzzer's schema-valid code the server refused
+        ("agree_ad", {"category": "marketing", "body": "{name}您好，欢迎参加健康讲座。"}),
+        ("agree_survey", {"survey": True}),
+        ("agree_unknown", {"body": "{nmae}您好"}),
+        ("agree_brace", {"body": "您好 {"}),
+        ("agree_blank", {"body": "   "}),
+        ("agree_sign", {"signature": "XX县卫健委"}),
+        ("agree_provider", {"provider_template_ids": {"huawei": "1"}}),
+        ("agree_none", {"provider_template_ids": {}}),
+    ],
+)
+async def test_the_openapi_and_the_server_agree_on_templates(api, tokens, code: str, changes: dict) -> None:  # noqa: ANN001
+    """A template the OpenAPI document allows is saved; one it does not is refused with 422."""
+    import re
+
+    document = api.app.openapi()
+    operation = document["paths"]["/v1/templates/{code}"]["put"]
+    [code_parameter] = [p for p in operation["parameters"] if p["name"] == "code"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"] | {"components": document["components"]}
+    body = GOOD_TEMPLATE | changes
+    allowed = re.search(code_parameter["schema"]["pattern"], code) is not None and jsonschema.Draft202012Validator(
+        schema
+    ).is_valid(body)
+    response = await api.put(f"/v1/templates/{code}", json=body, headers=admin(tokens))
+    assert response.status_code == (200 if allowed else 422), (allowed, response.text)

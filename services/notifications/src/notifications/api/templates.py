@@ -4,38 +4,66 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from notifications.api.deps import Admin, Staff
 from notifications.db.tables import TemplateRecord
-from notifications.domain.templates import KNOWN_PLACEHOLDERS, validate_template
+from notifications.domain.templates import (
+    CODE,
+    KNOWN_PLACEHOLDERS,
+    PROVIDERS,
+    SIGNATURE,
+    UNSUBSCRIBE_ENDING,
+    body_schema_pattern,
+    validate_template,
+)
 from notifications.service.templates import list_templates, preview, save_template, to_domain
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES)
-Code = Annotated[str, Path(max_length=63)]
+Code = Annotated[str, Path(pattern=CODE.pattern, description="2–63 lower-case letters, digits or underscores")]
 Language = Literal["zh", "en"]
+
+
+# The rules `validate_template` applies, written into the OpenAPI document (the server answers 422 naming
+# the field for a body that breaks them): a marketing text ends with an unsubscribe line; only a marketing
+# text is a survey.
+TEMPLATE_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"category": {"const": "marketing"}}},
+            "then": {"properties": {"body": {"pattern": UNSUBSCRIBE_ENDING}}},
+        },
+        {
+            "if": {"properties": {"category": {"const": "statutory"}}},
+            "then": {"properties": {"survey": {"const": False}}},
+        },
+    ]
+}
 
 
 class TemplateBase(BaseModel):
     body: str = Field(
         min_length=1,
         max_length=500,
-        description="Text with named placeholders, {name} or ${name}",
+        description="Text with named placeholders, {name} or ${name} (see /v1/templates/placeholders)",
         examples=["{name}您好，您家已符合{policy_name}条件，标准{amount_yuan}元。"],
+        json_schema_extra={"pattern": body_schema_pattern()},
     )
-    signature: str = Field(examples=["【XX县卫健委】"])
+    signature: str = Field(examples=["【XX县卫健委】"], json_schema_extra={"pattern": SIGNATURE.pattern})
     category: Literal["statutory", "marketing"]
     urgent: bool = Field(default=False, description="Urgent texts ignore quiet hours (21:00–08:00)")
     survey: bool = Field(default=False, description="Replies 1–5 to this text are satisfaction scores")
     provider_template_ids: dict[str, str] = Field(
         description="The template id registered at each provider",
         examples=[{"aliyun": "SMS_123456", "tencent": "1234567"}],
+        json_schema_extra={"propertyNames": {"enum": list(PROVIDERS)}, "minProperties": 1},
     )
 
 
 class TemplateCreate(TemplateBase):
+    model_config = ConfigDict(json_schema_extra=TEMPLATE_RULES)
     language: Language = "zh"
 
 
