@@ -70,3 +70,19 @@ async def test_a_number_is_no_date(relief, tokens, path: str, body: dict) -> Non
 async def test_every_region_level_the_report_promises_is_taken(relief, auditor, digits: str) -> None:  # noqa: ANN001
     r = await relief.get(f"/v1/reports/disbursed?group_by=region&region_digits={digits}", headers=auditor)
     assert r.status_code == 200, r.text
+
+
+async def test_a_persons_donation_with_a_uscc_is_refused_naming_it(relief, tokens) -> None:  # noqa: ANN001
+    manager = tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fm-1")
+    fund = {"code": "gift_fund", "kind": "care_fund", "name_zh": "基金", "name_en": "Fund", "region": COUNTY}
+    assert (await relief.post("/v1/funds", headers=manager, json=fund)).status_code in (201, 409)
+    body = {"donor_kind": "person", "donor_name": "王", "amount_fen": 100, "uscc": "91350100M000100Y43"}
+    r = await relief.post("/v1/funds/gift_fund/donations", headers=manager, json=body)
+    assert r.status_code == 422 and r.json()["type"].endswith("uscc-not-for-persons"), r.text
+    assert "uscc" in r.json()["detail"]
+
+
+async def test_apply_is_true_or_false(relief, tokens) -> None:  # noqa: ANN001
+    manager = tokens.headers(roles=["fund_manager"], region=COUNTY, sub="fm-1")
+    r = await relief.post("/v1/reconciliations", headers=manager, json={"apply": 0})
+    assert r.status_code == 422 and r.json()["type"].endswith("validation-error"), r.text

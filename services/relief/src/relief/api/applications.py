@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
@@ -44,7 +44,7 @@ class ApplicationBase(BaseModel):
 class ApplicationCreate(ApplicationBase):
     # the region is the registry's, never the client's: a body still naming one is refused, not ignored
     model_config = ConfigDict(extra="forbid")
-    priority: bool | None = Field(
+    priority: StrictBool | None = Field(
         default=None, description="Priority family marker; default: the entitlements' relief-priority flag"
     )
 

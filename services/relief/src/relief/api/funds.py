@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from carekit.auth.deps import check_jurisdiction
@@ -22,7 +22,7 @@ from relief.api.deps import (
     ledger_problem,
     sees_region,
 )
-from relief.domain.funds import checked_uscc
+from relief.domain.funds import donor_uscc
 from relief.domain.ledger import LedgerError
 from relief.service.funds import DonationIn, allocate, fund_row, fund_statement, open_fund, record_donation
 
@@ -65,16 +65,12 @@ class AllocationPublic(AllocationCreate):
 class DonationCreate(BaseModel):
     donor_kind: Literal["organisation", "person"]
     donor_name: str = Field(min_length=1, max_length=200)
-    uscc: str | None = Field(default=None, description="统一社会信用代码, required for organisations")
+    uscc: str | None = Field(
+        default=None, max_length=32, description="统一社会信用代码: required for organisations, none for persons"
+    )
     amount_fen: Fen
     received_on: WrittenDate | None = None
     memo: str | None = Field(default=None, max_length=500)
-
-    @model_validator(mode="after")
-    def _person_has_no_uscc(self) -> "DonationCreate":
-        if self.donor_kind == "person" and self.uscc:
-            raise ValueError("a person's donation carries no unified social credit code")
-        return self
 
 
 class DonationPublic(DonationCreate):
@@ -201,7 +197,7 @@ async def create_donation(
 ) -> DonationPublic:
     fund = await _fund(uow, principal, code)
     try:
-        uscc = checked_uscc(body.uscc) if body.donor_kind == "organisation" else None
+        uscc = donor_uscc(body.donor_kind, body.uscc)
         donation = DonationIn(
             code,
             fund.region,

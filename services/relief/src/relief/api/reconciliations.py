@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 from sqlalchemy import text
 
 from carekit.deps import UowDep
@@ -22,7 +22,7 @@ router = APIRouter(tags=["reconciliations"], responses=PROBLEM_RESPONSES)
 class ReconciliationCreate(BaseModel):
     day: WrittenDate | None = None
     source: Literal["provider_statement"] = "provider_statement"
-    apply: bool = False
+    apply: StrictBool = False  # true or false, not 0 or "yes"
 
 
 class ReconciliationPublic(BaseModel):

@@ -55,7 +55,7 @@ def checked_uscc(code: str | None) -> str:
     if not code:
         raise DonorError(
             "uscc-required",
-            "An organisation's donation needs its unified social credit code.",
+            "An organisation's donation needs its unified social credit code (uscc).",
             "单位捐赠须填写统一社会信用代码。",
         )
     try:
@@ -63,9 +63,22 @@ def checked_uscc(code: str | None) -> str:
     except ValidationError as exc:
         raise DonorError(
             "uscc-invalid",
-            f"The unified social credit code is not valid ({exc}).",
+            f"The unified social credit code (uscc) is not valid ({exc}).",
             "统一社会信用代码无效（校验位或格式错误）。",
         ) from exc
+
+
+def donor_uscc(donor_kind: str, code: str | None) -> str | None:
+    """An organisation's code, checked; a person has none."""
+    if donor_kind == "organisation":
+        return checked_uscc(code)
+    if code:
+        raise DonorError(
+            "uscc-not-for-persons",
+            "A person's donation carries no unified social credit code (uscc).",
+            "个人捐赠不填写统一社会信用代码（uscc）。",
+        )
+    return None
 
 
 @dataclass(frozen=True)
