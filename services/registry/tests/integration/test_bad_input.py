@@ -138,3 +138,18 @@ async def test_nul_characters_are_refused_naming_the_field(family) -> None:  # n
                                      json={"visited_on": "2024-01-01", "kind": "routine", "notes": "送米\x00油"})
     assert visit.status_code == 422, visit.text
     assert visit.json()["errors"][0]["field"].endswith("notes")
+
+
+async def test_event_kinds_are_those_of_the_record_they_are_posted_on(family) -> None:  # noqa: ANN001
+    """The OpenAPI lists per endpoint the kinds the server takes (a schema-valid kind was refused)."""
+    await family.household()
+    await family.person("head", name="周九", relation="head", sex="male", birth_date="1970-01-01")
+    household = await family.client.post(f"/v1/households/{family.household_id}/events", headers=family.headers,
+                                         json={"kind": "death", "effective_date": "2024-01-01"})
+    person = await family.client.post(f"/v1/persons/{family.people['head']}/events", headers=family.headers,
+                                      json={"kind": "residence_changed", "effective_date": "2024-01-01"})
+    for answer in (household, person):
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "body.kind", answer.text
+    schemas = (await family.client.get("/openapi.json")).json()["components"]["schemas"]
+    assert "death" not in schemas["HouseholdEventCreate"]["properties"]["kind"]["enum"]
+    assert "residence_changed" not in schemas["PersonEventCreate"]["properties"]["kind"]["enum"]

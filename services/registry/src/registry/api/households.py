@@ -16,9 +16,9 @@ from registry.api.schemas import (
     Day,
     FactsPublic,
     HouseholdCreate,
+    HouseholdEventCreate,
     HouseholdPublic,
     HouseholdUpdate,
-    LifeEventCreate,
     LifeEventPublic,
     MemberPublic,
 )
@@ -112,7 +112,7 @@ async def get_household_facts(household_id: uuid.UUID, principal: FamilyReader, 
 
 @router.post("/{household_id}/events", status_code=201, response_model=LifeEventPublic,
              summary="Record a household event: residence change, certificate issued or revoked")
-async def create_household_event(household_id: uuid.UUID, body: LifeEventCreate, principal: Caseworker,
+async def create_household_event(household_id: uuid.UUID, body: HouseholdEventCreate, principal: Caseworker,
                                  uow: UowDep, today: TodayDep, divisions: DivisionsDep) -> LifeEventPublic:
     record = await load_visible(uow, principal, household_id, lock=True)
     event = await record_household_event(uow, principal, record,

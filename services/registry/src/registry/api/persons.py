@@ -13,7 +13,7 @@ from carekit.http.problems import PROBLEM_RESPONSES, ProblemError, forbidden, no
 from registry.api.deps import Caseworker, FamilyReader, Reader, TodayDep, VaultDep
 from registry.api.merged import MERGED_RESPONSES, raise_if_merged
 from registry.api.households import load_visible
-from registry.api.schemas import Day, LifeEventCreate, LifeEventPublic, PersonCreate, PersonPublic
+from registry.api.schemas import Day, LifeEventPublic, PersonEventCreate, PersonCreate, PersonPublic
 from registry.db import repository
 from registry.db.tables import PersonRecord
 from registry.domain.jurisdiction import citizen_person_id
@@ -93,7 +93,7 @@ async def get_person(
 @router.post("/{person_id}/events", status_code=201, response_model=LifeEventPublic,
              summary="Record a life event: birth, death, disability, marriage, move, low income, adoption…",
              responses=MERGED_RESPONSES)
-async def create_person_event(person_id: uuid.UUID, body: LifeEventCreate, principal: Caseworker, uow: UowDep,
+async def create_person_event(person_id: uuid.UUID, body: PersonEventCreate, principal: Caseworker, uow: UowDep,
                               today: TodayDep) -> LifeEventPublic:
     person = await load_person(uow, principal, person_id, lock=True)
     moved_to = await load_visible(uow, principal, body.household_id) if body.household_id else None

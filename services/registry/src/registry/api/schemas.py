@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from registry.domain.history import LifeEventKind
+from registry.domain.history import PERSON_KINDS, LifeEventKind
 from registry.domain.model import HukouType, LowIncomeKind, Sex
 
 # The OpenAPI says what the server takes: ASCII digits (`\d` matches any script's digits), a province part.
@@ -127,6 +127,15 @@ class LifeEventCreate(BaseModel):
 
     def payload(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"kind", "effective_date", "supersedes", "household_id"})
+
+
+class HouseholdEventCreate(LifeEventCreate):
+    kind: Literal[LifeEventKind.RESIDENCE_CHANGED, LifeEventKind.CERTIFICATE_ISSUED,  # type: ignore[assignment]
+                  LifeEventKind.CERTIFICATE_REVOKED, LifeEventKind.RETRACTED]
+
+
+class PersonEventCreate(LifeEventCreate):
+    kind: Literal[tuple(sorted(PERSON_KINDS))]  # type: ignore[assignment, valid-type]
 
 
 class LifeEventPublic(BaseModel):
