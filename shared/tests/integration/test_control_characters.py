@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from pydantic import BaseModel
 
 from carekit.http.control_characters import refused_in
@@ -40,6 +40,11 @@ def echo_router() -> APIRouter:
     @router.get("/codes/{code}")
     async def echo_code(code: str) -> dict:
         return {"code": code}
+
+    @router.post("/raw")
+    async def echo_raw(request: Request) -> dict:
+        chunks = [chunk async for chunk in request.stream() if chunk]
+        return {"chunks": len(chunks), "size": sum(map(len, chunks))}
 
     @router.post("/ping")
     async def ping() -> dict:
@@ -182,3 +187,19 @@ def test_refused_in_survives_deep_nesting() -> None:
         value = [value]
     [(field, codepoint, _)] = refused_in(value, "body")
     assert codepoint == 0 and field.startswith("body.0.0.")
+
+
+async def test_a_large_body_an_endpoint_reads_itself_is_not_buffered(client) -> None:
+    async def chunks():  # noqa: ANN202 - no Content-Length: the kit cannot know it is small
+        yield b'{"a": "'
+        yield b'x" }'
+
+    response = await client.post("/v1/echo/raw", content=chunks(), headers={"content-type": "application/json"})
+    assert response.json() == {"chunks": 2, "size": 11}
+    small = await client.post("/v1/echo/raw", content=b'{"a": "x"}', headers={"content-type": "application/json"})
+    assert small.json() == {"chunks": 1, "size": 10}
+
+
+async def test_a_large_body_fastapi_parses_is_still_checked(client) -> None:
+    payload = {"address": "x" * (2 << 20), "members": [{"name": "\u0000"}]}
+    assert_refused(await post_json(client, "/v1/echo/households", payload), "body.members.0.name")

@@ -33,14 +33,25 @@ REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _MAYBE_IN_JSON = re.compile(rb"\\u00|\\[bf]|\x7f|\xc2[\x80-\x9f]")
 _MAYBE_IN_URL = re.compile(rb"%[01][0-9a-fA-F]|%7[fF]|%[cC]2%[89][0-9a-fA-F]|[\x00-\x1f\x7f]|\xc2[\x80-\x9f]")
 MAX_REPORTED = 20
+ALWAYS_READ_BYTES = 1 << 20
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            media = value.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
-    return False
+def _is_json(media: bytes) -> bool:
+    media = media.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+def _reads_json_body(scope: Scope) -> bool:
+    """Whether to read the body here: a JSON one, small, or for a route FastAPI reads the whole body of
+    anyway; an endpoint that reads a large body itself keeps its own limits (no buffering it here)."""
+    headers = dict(scope["headers"])
+    if not _is_json(headers.get(b"content-type", b"")):
+        return False
+    length = headers.get(b"content-length", b"")
+    if length.isdigit() and int(length) <= ALWAYS_READ_BYTES:
+        return True
+    reached = route_for(scope["app"], scope, get_route_path(scope))
+    return reached is not None and getattr(reached[0], "body_field", None) is not None
 
 
 def _shown(text: str) -> str:
@@ -135,7 +146,7 @@ class ControlCharacterMiddleware:
             return
         suspect = bool(REFUSED.search(scope["path"]) or _MAYBE_IN_URL.search(scope.get("query_string", b"")))
         body = None
-        if _is_json(scope):
+        if _reads_json_body(scope):
             body = await _read_body(receive)
             receive = _replay(body, receive)
             suspect = suspect or bool(_MAYBE_IN_JSON.search(body))
