@@ -58,11 +58,9 @@ LIMIT 100
 
 # an account of the region (a prefix of a division code): its own region padded to 12 digits starts with it
 _ACCOUNT_SEEN = "(a.region IS NOT NULL AND starts_with(rpad(a.region, 12, '0'), :region))"
-_TRANSFER_SEEN = (
-    "EXISTS (SELECT 1 FROM ledger_accounts a WHERE a.code IN ({t}.debit_account, {t}.credit_account) AND "
-    + _ACCOUNT_SEEN
-    + ")"
-)
+_SEEN_CODES = "(SELECT a.code FROM ledger_accounts a WHERE " + _ACCOUNT_SEEN + ")"
+# uncorrelated IN (…): one hashed set of the region's account codes, probed per transfer
+_TRANSFER_SEEN = "({t}.debit_account IN " + _SEEN_CODES + " OR {t}.credit_account IN " + _SEEN_CODES + ")"
 
 
 def _scoped(sql: str, region: str | None) -> text:
