@@ -6,7 +6,7 @@ The region comes from the stored subscription, never from the request. Anything 
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, false, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,9 @@ from carekit.auth.principal import Principal
 from notifications.db.tables import WebhookAttemptRecord, WebhookDeliveryRecord, WebhookSubscriptionRecord
 
 PENDING, DEAD = "pending", "dead"
+# No delivery was created before 1970 or will be after 9000: a range reaching beyond is clipped to these, as
+# PostgreSQL cannot hold every datetime (year 1 at +14:00 is year 0 in UTC) and the answer is the same.
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def visible_subscriptions(principal: Principal) -> ColumnElement[bool]:
@@ -122,6 +125,7 @@ async def replay_range(
     session: AsyncSession, subscription_id: uuid.UUID, since: datetime, until: datetime, only_failed: bool
 ) -> int:
     """A time range of one subscription's deliveries (the caller has checked the subscription)."""
+    since, until = max(since, EARLIEST), min(until, LATEST)
     result = await session.execute(
         _replay(
             WebhookDeliveryRecord.subscription_id == subscription_id,

@@ -40,7 +40,7 @@ async def resolve_checked(url: str, allow: list[str]) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a label empty or over 63 characters
+    except (socket.gaierror, UnicodeError, ValueError) as exc:  # a label empty or over 63 characters, a NUL
         raise UnsafeUrl(f"The host {target.host} does not resolve.", f"无法解析主机 {target.host}。") from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     for address in addresses:

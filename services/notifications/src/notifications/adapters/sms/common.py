@@ -33,8 +33,14 @@ def china_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
 
 
-# "YYYY-MM-DD HH:MM:SS", Beijing time, as both providers write it (months 01-12, hours 00-23).
-CHINA_TIME = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]) ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+# "YYYY-MM-DD HH:MM:SS", Beijing time, as both providers write it: each month with its own days (February
+# up to the 29th, which only a leap year has: the one day the pattern lets through and the parser refuses).
+_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    r"|02-(?:0[1-9]|1[0-9]|2[0-9]))"
+)
+CHINA_TIME = rf"^[1-9][0-9]{{3}}-{_DAY} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
 _CHINA_TIME = re.compile(CHINA_TIME.removesuffix("$") + r"\Z", re.ASCII)
 
 
