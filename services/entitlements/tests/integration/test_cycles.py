@@ -209,3 +209,32 @@ async def test_manual_overrides_shape_the_cycle(service, admin) -> None:
     assert lines[pid(ONE_CHILD, "dad")]["amount"] == 96000  # 60 since 2026
     assert pid(ELDERS, "dad") not in lines and pid(ELDERS, "mum") in lines
     assert created["total_lines"] == len(lines) and created["total_amount"] == sum(x["amount"] for x in lines.values())
+
+
+@pytest.mark.parametrize(("code", "amount"), [
+    ("test-overflow-line", "9223372036854775000 + person.age"),  # one subject's amount overflows
+    ("test-overflow-total", "4611686018427387904"),  # 2^62 each: every line fits, the total does not
+])
+async def test_a_policy_whose_amounts_overflow_fails_its_cycle_with_a_422(service, admin, approver, tokens,
+                                                                          code: str, amount: str) -> None:
+    """Issue 13: the batch path lets a 64-bit overflow raise; creating the cycle was a 500 and left it
+    `evaluating` for ever, blocking the period. Now the cycle is `failed`, holds no line, blocks nothing."""
+    client, url, _ = service
+    drafter = tokens.headers(sub="drafter", roles=["admin"], region="3607")
+    draft = await client.post("/v1/policies", headers=drafter, json={
+        "code": code, "name": {"zh": "溢出", "en": "Overflow"}, "legal_basis": "测试〔2026〕9号",
+        "jurisdiction": "3607", "effective_from": "2026-01-01", "subject": "person",
+        "criteria": [{"expr": "person.is_parent", "label": {"zh": "父母", "en": "a parent"}}],
+        "benefit": {"kind": "cash_once", "amount": amount, "fund": "FP-TEST"}})
+    assert draft.status_code == 201, draft.text
+    assert (await client.post(f"/v1/policies/{code}/versions/1/activate", headers=approver)).status_code == 200
+    for _ in range(2):  # a failed cycle does not hold the period
+        failed = await client.post("/v1/cycles", json={"policy": code, "period": "2026-04"}, headers=admin)
+        assert failed.status_code == 422, failed.text
+        assert failed.json()["type"].endswith("cycle-failed") and failed.json()["field"] == "policy"
+        cycle = (await client.get(failed.json()["cycle"], headers=admin)).json()
+        assert cycle["status"] == "failed"
+        assert await all_lines(client, cycle["id"], admin) == []
+        approve = await client.post(f"/v1/cycles/{cycle['id']}/approve", headers=approver)
+        assert approve.status_code == 409
+    assert await fetch(url, "SELECT 1 FROM cycle_lines WHERE policy_code = $1", code) == []

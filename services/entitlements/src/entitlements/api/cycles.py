@@ -41,7 +41,7 @@ class CyclePublic(BaseModel):
     period: str
     region: str
     as_of: date
-    status: str
+    status: str = Field(description="evaluating, ready, approved, or failed (nothing to approve)")
     fund: str | None
     benefit_kind: str
     unit: str
@@ -109,7 +109,8 @@ async def create_cycle(body: CycleCreate, principal: CycleMaker, uow: UowDep, ru
     (narrowed to the policy's jurisdiction: the cycle's `region`, the only area whose staff see it),
     county by county, with the SQL path; the lines are frozen. With the work queue on
     (`ENTITLEMENTS_CYCLE_QUEUE`) the answer comes at once with status `evaluating`, and the cycle turns
-    `ready` when the workers are done. 422 for a period outside the policy's dates
+    `ready` when the workers are done (or `failed`, with no line, when the policy's amounts overflow
+    64-bit integers: 422 at once without the queue). 422 for a period outside the policy's dates
     or of the wrong kind; 409 while another cycle of the policy and period over an overlapping area
     awaits approval; 403 when the policy does not apply in the creator's region."""
     checked = await active_policy(uow.session, body.policy)
@@ -132,7 +133,14 @@ async def create_cycle(body: CycleCreate, principal: CycleMaker, uow: UowDep, ru
     else:
         await uow.commit()
         await cycles.run_work_items(runtime.db, cycle_id, "api")
-    return _public(await cycles.get_cycle(uow.session, cycle_id))
+    cycle = await cycles.get_cycle(uow.session, cycle_id)
+    if cycle.status == "failed":
+        raise ProblemError(422, "cycle-failed", "Cycle failed", "The policy's amount formula goes beyond 64-bit "
+                           "integers for some subject (or the cycle's total does): the cycle is failed and holds "
+                           "no line. Correct the policy and create the cycle again.", "发放周期失败",
+                           "政策金额公式对某些对象（或周期合计）超出64位整数范围，该周期已失败且不含任何明细。"
+                           "请修正政策后重新创建。", extensions={"field": "policy", "cycle": f"/v1/cycles/{cycle_id}"})
+    return _public(cycle)
 
 
 @router.get("/{cycle_id}", response_model=CyclePublic, summary="One cycle")

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, literal, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from carekit.db.engine import Database
@@ -77,7 +78,7 @@ async def create_cycle(session: AsyncSession, checked: CheckedPolicy, period: Pe
                           {"code": policy.code, "period": period.text})
     # only a cycle over the same people blocks: one of an area containing this one or inside it
     open_cycle = (await session.execute(select(CY.c.id, CY.c.region).where(
-        CY.c.policy_code == policy.code, CY.c.period == period.text, CY.c.status != "approved",
+        CY.c.policy_code == policy.code, CY.c.period == period.text, CY.c.status.not_in(("approved", "failed")),
         or_(CY.c.region.like(area + "%"), literal(area).like(CY.c.region + "%"))))).first()
     if open_cycle is not None:
         raise CycleOpen(open_cycle.id, open_cycle.region)
@@ -200,30 +201,68 @@ async def evaluate_item(session: AsyncSession, cycle_id: uuid.UUID, area: str, w
     if item is None or item.status != "pending":
         return False
     cycle = await get_cycle(session, cycle_id)
+    status, written = "failed", 0
+    if cycle.status != "failed":  # no more work for a cycle that has failed
+        try:
+            async with session.begin_nested():
+                written = await _write_lines(session, cycle, area)
+                status = "done"
+        except DBAPIError as exc:
+            if not _overflow(exc):
+                raise
+            await _fail(session, cycle_id)
+    await session.execute(update(WI).where(WI.c.cycle_id == cycle_id, WI.c.area_code == area)
+                          .values(status=status, lines=written, done_by=worker[:64], done_at=func.now()))
+    return True
+
+
+async def _write_lines(session: AsyncSession, cycle: Any, area: str) -> int:
     checked = await cycle_policy(session, cycle)
     sql, params = lines_sql(checked, cycle, area)
     await session.execute(text(sql), params)
     statements, override_params = override_sql(checked, cycle, area)
     for statement in statements:
         await session.execute(text(statement), override_params)
-    written = (await session.execute(select(func.count()).select_from(CL).where(
-        CL.c.cycle_id == cycle_id, CL.c.region_code.like(area + "%")))).scalar()
-    await session.execute(update(WI).where(WI.c.cycle_id == cycle_id, WI.c.area_code == area)
-                          .values(status="done", lines=written, done_by=worker[:64], done_at=func.now()))
-    return True
+    return int((await session.execute(select(func.count()).select_from(CL).where(
+        CL.c.cycle_id == cycle.id, CL.c.region_code.like(area + "%")))).scalar() or 0)
+
+
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _overflow(exc: DBAPIError) -> bool:
+    """PostgreSQL's integer overflow: the batch path lets a 64-bit overflow of CEL's int raise (a policy
+    whose amount formula overflows for someone), and a cycle's total is a bigint too."""
+    return getattr(exc.orig, "sqlstate", None) == NUMERIC_OUT_OF_RANGE
+
+
+async def _fail(session: AsyncSession, cycle_id: uuid.UUID) -> None:
+    """The cycle cannot be evaluated: `failed`, and it keeps no line (its lines would hold its subjects'
+    places for the period: one line per policy, period and subject, ever)."""
+    await session.execute(update(CY).where(CY.c.id == cycle_id, CY.c.status == "evaluating").values(status="failed"))
+    await session.execute(CL.delete().where(CL.c.cycle_id == cycle_id))
 
 
 async def finish(session: AsyncSession, cycle_id: uuid.UUID) -> None:
     """Fix the totals and mark the cycle ready once no work item is pending (idempotent). The cycle row
     is locked first, so that of two workers finishing their last items at once, the later one sees the
     earlier one's item done (each statement below reads what was committed before it started)."""
-    await session.execute(select(CY.c.id).where(CY.c.id == cycle_id).with_for_update())
-    await session.execute(text(
-        "UPDATE cycles SET status = 'ready', "
-        "total_lines = (SELECT count(*) FROM cycle_lines WHERE cycle_id = :id), "
-        "total_amount = (SELECT COALESCE(sum(amount), 0) FROM cycle_lines WHERE cycle_id = :id) "
-        "WHERE id = :id AND status = 'evaluating' AND NOT EXISTS "
-        "(SELECT 1 FROM cycle_work_items WHERE cycle_id = :id AND status = 'pending')"), {"id": cycle_id})
+    cycle = (await session.execute(select(CY.c.status).where(CY.c.id == cycle_id).with_for_update())).first()
+    if cycle is not None and cycle.status == "failed":  # lines another worker wrote meanwhile go too
+        await _fail(session, cycle_id)
+        return
+    try:
+        async with session.begin_nested():
+            await session.execute(text(
+                "UPDATE cycles SET status = 'ready', "
+                "total_lines = (SELECT count(*) FROM cycle_lines WHERE cycle_id = :id), "
+                "total_amount = (SELECT COALESCE(sum(amount), 0) FROM cycle_lines WHERE cycle_id = :id) "
+                "WHERE id = :id AND status = 'evaluating' AND NOT EXISTS "
+                "(SELECT 1 FROM cycle_work_items WHERE cycle_id = :id AND status = 'pending')"), {"id": cycle_id})
+    except DBAPIError as exc:
+        if not _overflow(exc):
+            raise
+        await _fail(session, cycle_id)
 
 
 async def run_work_items(db: Database, cycle_id: uuid.UUID, worker: str) -> int:
