@@ -129,3 +129,14 @@ async def test_problem_carries_the_request_id(kit) -> None:
     response = await kit.client.get("/v1/nowhere", headers={"x-request-id": "abc-123"})
     assert response.json()["request_id"] == "abc-123"
     assert response.headers["x-request-id"] == "abc-123"
+
+
+async def test_allow_names_the_concrete_path_not_a_template_that_also_matches(kit, tokens) -> None:
+    # `GET /v1/notes/{note_id}` and `PATCH` match `/v1/notes/export` too; the resource documented there is POST only.
+    async def export() -> dict:
+        return {}
+
+    kit.app.add_api_route("/v1/notes/export", export, methods=["POST"])
+    response = await kit.client.put("/v1/notes/export", headers=tokens.headers(roles=["admin"]))
+    assert_problem(response, 405, "method-not-allowed")
+    assert allowed(response) == {"POST"}

@@ -20,8 +20,16 @@ def _matching(app: FastAPI, path: str) -> Iterator[tuple[RouteContext, dict[str,
 
 
 def methods_at(app: FastAPI, path: str) -> list[str]:
-    """Every method some route serves at `path` (FastAPI makes one route per method)."""
-    return sorted({method for route, _ in _matching(app, path) for method in route.methods or ()})
+    """The methods of the resource at `path`, as the OpenAPI documents it: every route of the most concrete
+    path template that matches (FastAPI makes one route per method; OpenAPI prefers a concrete path such as
+    `/v1/persons/identifiers:batch` to a templated one such as `/v1/persons/{person_id}`)."""
+    by_template: dict[str, set[str]] = {}
+    for route, params in _matching(app, path):
+        by_template.setdefault(route.path_format, set()).update(route.methods or ())
+    if not by_template:
+        return []
+    concrete = min(by_template, key=lambda template: template.count("{"))
+    return sorted(by_template[concrete])
 
 
 def route_for(app: FastAPI, scope: Scope, path: str) -> tuple[RouteContext, dict[str, str]] | None:
