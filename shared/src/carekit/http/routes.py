@@ -24,7 +24,7 @@ def methods_at(app: FastAPI, path: str) -> list[str]:
     path template that matches (FastAPI makes one route per method; OpenAPI prefers a concrete path such as
     `/v1/persons/identifiers:batch` to a templated one such as `/v1/persons/{person_id}`)."""
     by_template: dict[str, set[str]] = {}
-    for route, params in _matching(app, path):
+    for route, _ in _matching(app, path):
         by_template.setdefault(route.path_format, set()).update(route.methods or ())
     if not by_template:
         return []
