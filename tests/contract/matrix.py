@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from world import CARE_FUND, CHILDCARE, CHILDCARE_FUND, INSIDE, OUTSIDE, VILLAGE, World, eventually
+from world import CARE_FUND, CHILDCARE, CHILDCARE_FUND, INSIDE, OUTSIDE, VILLAGE, World, application_body, eventually
 
 SERVICES = ("registry", "entitlements", "relief", "notifications")
 ROOT = Path(__file__).parents[2]
@@ -45,10 +45,11 @@ class Bound:
     own_scope: bool = False  # the outsider may succeed on its own region, seeing nothing of ours
     outsider: Filler | None = None  # what the outsider sends, where it differs (e.g. its own region code)
     names_division: bool = False  # the body names a division (public), not a record: a 422 on it is fine
+    like_unknown: Filler | None = None  # the same request naming no record: the outsider's answer must match it
     after_outsider: Callable[[World, Any], Awaitable[str | None]] | None = None  # a problem, or None
 
-    async def filled(self, world: World, *, outsider: bool = False) -> Fill:
-        made = (self.outsider if outsider and self.outsider else self.fill)(world)
+    async def filled(self, world: World, *, outsider: bool = False, unknown: bool = False) -> Fill:
+        made = (self.like_unknown if unknown else self.outsider if outsider and self.outsider else self.fill)(world)
         return await made if inspect.isawaitable(made) else made
 
 
@@ -273,14 +274,21 @@ async def _care_transfer(world: World) -> Fill:
     return Fill(path={"transfer_id": str(lines[0]["transfer_id"])})
 
 
+async def _correction(world: World, fund_account: str) -> Fill:
+    """A 1-fen correction from a fund to an income account of the world's region."""
+    accounts = await world.ok("relief", "GET", "/v1/ledger/accounts")
+    income = next(a["code"] for a in accounts if a["code"].startswith("income:"))
+    return Fill(json={"id": str(uuid.uuid4()), "debit_account": fund_account, "credit_account": income,
+                      "amount_fen": 1, "code": "correction", "kind": "posted"})
+
+
 def _application(world: World) -> Fill:
-    return Fill(json={"household_id": world["household"], "applicant_person_id": world["father"],
-                      "region_code": OUTSIDE + "100201", "reason_code": "accident", "amount_fen": 100_000,
-                      "fund_code": CARE_FUND, "description": "摔伤"})
+    """The outsider applies for our household naming its own village (where the API still takes one)."""
+    return Fill(json=application_body(world, world["father"], OUTSIDE + "100201", "accident"))
 
 
 def _insider_application(world: World) -> Fill:
-    return Fill(json={**_application(world).json, "region_code": VILLAGE})
+    return Fill(json=application_body(world, world["father"], VILLAGE, "accident"))
 
 
 def _step(name: str) -> Filler:
@@ -312,9 +320,8 @@ RELIEF: dict[str, Bound | Free] = {
     "ledger-list_accounts": Bound(_fill()),
     "ledger-account_transfers": Bound(_fill(path={"code": f"fund:{CARE_FUND}"})),
     "ledger-get_ledger_transfer": Bound(_care_transfer),
-    "ledger-create_ledger_transfer": Bound(lambda world: Fill(json={
-        "id": str(uuid.uuid4()), "debit_account": f"fund:{CARE_FUND}", "credit_account": "income:donations",
-        "amount_fen": 1, "code": "correction", "kind": "posted"})),
+    "ledger-create_ledger_transfer": Bound(lambda world: _correction(world, f"fund:{CARE_FUND}"),
+                                           like_unknown=lambda world: _correction(world, "fund:no-such-fund")),
     "applications-list_applications": Bound(_fill()),
     "applications-get_application": Bound(_fill(path={"application_id": "{application}"})),
     "applications-create_application": Bound(_insider_application, outsider=_application),
@@ -360,8 +367,10 @@ NOTIFICATIONS: dict[str, Bound | Free] = {
     **EVERY_SERVICE,
     "event-types-list_event_types": Free("the catalogue of event types and their schemas"),
     "event-types-get_event_type": Free("the catalogue of event types and their schemas"),
-    "providers-post_inbound": PROVIDER,
-    "providers-post_receipts": PROVIDER,
+    "providers-post_aliyun_inbound": PROVIDER,
+    "providers-post_aliyun_receipts": PROVIDER,
+    "providers-post_tencent_inbound": PROVIDER,
+    "providers-post_tencent_receipts": PROVIDER,
     "templates-get_templates": TEMPLATES,
     "templates-list_placeholders": TEMPLATES,
     "templates-get_template": TEMPLATES,

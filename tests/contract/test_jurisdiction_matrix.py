@@ -67,6 +67,10 @@ async def _outsider(world: World, operation: Operation, row: Bound) -> list[str]
         return [f"the outsider got a server error: {_show(answer)}"]
     if status == 422 and row.names_division and not seen:
         return []
+    if row.like_unknown and not answer.is_success and status < 500:
+        nobody = await _send(world, operation, await row.filled(world, unknown=True), _headers(world, OUTSIDE, row))
+        if (status, _problem_type(answer)) == (nobody.status_code, _problem_type(nobody)):
+            return []  # the same refusal as for a record that does not exist
     if not answer.is_success:
         return [f"the outsider got {status}, not 404/403 (a hint that the record exists): {_show(answer)}"]
     if operation.method != "GET" and not row.own_scope:
@@ -129,6 +133,13 @@ async def _send(world: World, operation: Operation, fill, headers: dict[str, str
     if response.status_code >= 500:
         COUNTS["server_errors"] += 1
     return response
+
+
+def _problem_type(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("type")
+    except (ValueError, AttributeError):
+        return None
 
 
 def _text(response: httpx.Response) -> str:
