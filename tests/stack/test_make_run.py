@@ -6,24 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from stack_helpers import stack_env, wait_for_line
 
 from carekit.devstack.catalogue import SERVICES, SIMULATORS
-from carekit.devstack.servers import free_port, port_is_free
+from carekit.devstack.servers import port_is_free
 
 pytestmark = pytest.mark.slow
-
-
-def stack_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL") and k != "NATS_URL"}
-    env["GUANHUAI_DATA_DIR"] = str(data_dir)
-    for spec in (*SERVICES, *SIMULATORS):
-        env[f"{spec.env_prefix}PORT"] = str(free_port())
-    return env
 
 
 def check_simulators(env: dict[str, str], output: str) -> list[int]:
@@ -45,19 +37,6 @@ def check_simulators(env: dict[str, str], output: str) -> list[int]:
 
 def guanhuai(*args: str) -> list[str]:
     return [sys.executable, "-m", "carekit.cli", *args]
-
-
-def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> str:
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
-            break
-        seen.append(line)
-        if needle in line:
-            return "".join(seen)
-    raise AssertionError(f"'{needle}' not printed within {timeout}s:\n{''.join(seen)}")
 
 
 def test_run_ready_then_ctrl_c_then_reuse(tmp_path: Path) -> None:

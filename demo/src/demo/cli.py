@@ -111,7 +111,9 @@ def run(
     persons: int = typer.Option(3000, min=10, help="At least this many persons"),
     seed: int | None = typer.Option(None, help="Generator seed (default: a new one each run, so re-runs add families)"),
     timeout: float = typer.Option(300, help="Seconds a stage may take before the demo gives up"),
-    with_notifications: bool = typer.Option(True, "--notifications/--no-notifications", help="SMS and webhooks"),
+    with_notifications: bool = typer.Option(
+        True, "--sms-and-webhooks/--no-sms-and-webhooks", help="SMS and webhooks (off: those stages are skipped)"
+    ),
     workdir: Path = typer.Option(Path(".data/demo"), help="Where the generated township's files go"),
 ) -> None:
     """The county's year against a running `make run`: township, cycles, funds, payments, SMS, webhooks,

@@ -66,8 +66,10 @@ async def serving_receiver(base_url: str) -> AsyncIterator[str]:
     where = urlsplit(base_url)
     with socket.socket() as probe:  # uvicorn would exit the whole process on a taken port
         if probe.connect_ex((where.hostname or "127.0.0.1", where.port or 8103)) == 0:
-            raise SystemExit(f"the demo receiver's port is taken ({base_url}): is another demo running? "
-                             "Use --receiver to pick another address.")
+            raise SystemExit(
+                f"the demo receiver's port is taken ({base_url}): is another demo running? "
+                "Use --receiver to pick another address."
+            )
     server = uvicorn.Server(
         uvicorn.Config(
             create_receiver(),
@@ -137,12 +139,9 @@ def summary_tables(summary: YearSummary) -> list[Table]:
     stage = {s.name: s for s in summary.stages}
     sms, hooks = stage.get("sms delivered"), stage.get("webhooks delivered")
     if sms and sms.status == "ok":
-        totals.add_row(
-            "SMS sent / delivered",
-            f"{summary.sms_sent:,} / {summary.sms_delivered:,} ({summary.sms_suppressed} suppressed)",
-        )
+        totals.add_row("SMS payment notices", sms_row(summary))
     else:
-        totals.add_row("SMS sent / delivered", f"[yellow]{sms.status if sms else 'skipped'}")
+        totals.add_row("SMS payment notices", f"[yellow]{sms.status if sms else 'skipped'}")
     if hooks and hooks.status == "ok":
         totals.add_row(
             "webhooks delivered (verified)", f"{summary.webhooks_delivered:,} ({summary.webhooks_rejected} rejected)"
@@ -157,6 +156,14 @@ def summary_tables(summary: YearSummary) -> list[Table]:
     invariant = {True: "[green]OK", False: "[red]BROKEN", None: "[yellow]not checked"}[summary.invariant_ok]
     totals.add_row("ledger invariant", invariant)
     return [stages, totals]
+
+
+def sms_row(s: YearSummary) -> str:
+    """e.g. "230 delivered of 236 sent (6 not delivered) · 2 not sent · 22 suppressed": the parts add up."""
+    text = f"{s.sms_delivered:,} delivered of {s.sms_sent:,} sent"
+    if s.sms_undelivered:
+        text += f" ({s.sms_undelivered:,} not delivered)"
+    return text + f" · {s.sms_not_sent:,} not sent · {s.sms_suppressed:,} suppressed"
 
 
 def run_command(urls: Urls, options: StoryOptions, console: Console) -> int:

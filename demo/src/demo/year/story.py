@@ -173,7 +173,7 @@ class AnnualStory:
     async def notifications_ready(self) -> str:
         if not self.options.notifications:
             self.summary.notifications = False
-            raise SkipStage("turned off (--no-notifications)")
+            raise SkipStage("turned off (--no-sms-and-webhooks)")
         try:
             ready = await self.http.get(f"{self.urls.notifications}/readyz", timeout=5)
         except httpx.HTTPError as exc:
@@ -520,14 +520,8 @@ class AnnualStory:
             return len(notices) == len(payees)
 
         await wait_for(all_final, within=self.options.stage_timeout, what="payment notices delivered", every=1)
-        states = [m["state"] for m in notices.values()]
-        at_simulator = await self._simulator_message_ids()
         s = self.summary
-        s.sms_notices = len(notices)
-        s.sms_delivered = states.count("delivered")
-        s.sms_sent = sum(m["provider_message_id"] is not None for m in notices.values())
-        s.sms_suppressed = states.count("suppressed")
-        s.sms_at_simulator = sum(m["id"] in at_simulator for m in notices.values())
+        s.count_sms(notices.values(), await self._simulator_message_ids())
         return f"{s.sms_delivered:,} delivered, {s.sms_suppressed} suppressed (no phone or deceased)"
 
     async def _simulator_message_ids(self) -> set[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -53,10 +55,14 @@ class YearSummary:
     stages: list[StageResult] = field(default_factory=list)
     policies: list[PolicyResult] = field(default_factory=list)
     notifications: bool = True  # False: notifications was not reachable; SMS and webhooks skipped
-    sms_notices: int = 0  # payment notices for our paid payees
-    sms_sent: int = 0  # handed to the SMS gateway (sent or delivered)
-    sms_delivered: int = 0
-    sms_suppressed: int = 0  # no phone, deceased…
+    # Payment notices for our paid payees, each in a final state: notices = sent + not sent + suppressed,
+    # sent = delivered + undelivered (see count_sms).
+    sms_notices: int = 0
+    sms_sent: int = 0  # handed to the SMS gateway
+    sms_delivered: int = 0  # the gateway's receipt said delivered
+    sms_undelivered: int = 0  # sent, but the receipt said it was not delivered
+    sms_not_sent: int = 0  # refused by every gateway, or too old to send (expired)
+    sms_suppressed: int = 0  # never sent on purpose: no phone, deceased…
     sms_at_simulator: int = 0  # of ours, found at the SMS simulator
     webhooks_delivered: int = 0  # verified and kept by the receiver
     webhooks_rejected: int = 0  # bad signatures at the receiver
@@ -76,6 +82,21 @@ class YearSummary:
     def ok(self) -> bool:
         """Every stage finished (skipped ones were skipped on purpose) and the ledger balances."""
         return self.invariant_ok is True and all(s.status in ("ok", "skipped") for s in self.stages)
+
+    def count_sms(self, notices: Iterable[Mapping[str, Any]], at_gateway: set[str]) -> None:
+        """The SMS counters from the notices' final states and what the SMS gateway holds. A notice is sent
+        if the gateway holds it or it was delivered: a receipt can mark a message delivered (or not)
+        before notifications has written the gateway's reference and send time, so those columns of a
+        snapshot do not tell whether it was sent (issue 13: "sent / delivered 206 / 230")."""
+        notices = list(notices)
+        sent = [n for n in notices if n["state"] == "delivered" or str(n["id"]) in at_gateway or n["sent_at"]]
+        self.sms_notices = len(notices)
+        self.sms_sent = len(sent)
+        self.sms_delivered = sum(n["state"] == "delivered" for n in sent)
+        self.sms_undelivered = self.sms_sent - self.sms_delivered
+        self.sms_suppressed = sum(n["state"] == "suppressed" for n in notices)
+        self.sms_not_sent = self.sms_notices - self.sms_sent - self.sms_suppressed
+        self.sms_at_simulator = sum(str(n["id"]) in at_gateway for n in notices)
 
     @property
     def payments(self) -> Counter[str]:
