@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
-from registry_support import resident_id
+from registry_support import Family, resident_id
 
 from carekit.db.engine import asyncpg_dsn
 
@@ -153,3 +153,26 @@ async def test_event_kinds_are_those_of_the_record_they_are_posted_on(family) ->
     schemas = (await family.client.get("/openapi.json")).json()["components"]["schemas"]
     assert "death" not in schemas["HouseholdEventCreate"]["properties"]["kind"]["enum"]
     assert "residence_changed" not in schemas["PersonEventCreate"]["properties"]["kind"]["enum"]
+
+
+async def test_a_long_token_subject_is_recorded_whole(registry, tokens) -> None:  # noqa: ANN001
+    """OpenID Connect subjects run to 255 characters; the registry stored at most 128 (a 500 on a visit)."""
+    subject = "cw-" + "x" * 252
+    headers = tokens.headers(roles=["caseworker", "admin"], region="360702", sub=subject, scopes=["pii:read"])
+    family = Family(registry, headers)
+    await family.household()
+    await family.person("head", name="吴十", relation="head", sex="male", birth_date="1970-01-01")
+    visit = await registry.post(f"/v1/households/{family.household_id}/visits", headers=headers,
+                                json={"visited_on": "2024-01-01", "kind": "routine"})
+    assert visit.status_code == 201 and visit.json()["caseworker"] == subject, visit.text
+    death = await family.event("head", kind="death", effective_date="2024-02-01")
+    assert death["recorded_by"] == subject
+    villages = await registry.put(f"/v1/caseworkers/{subject}/villages", headers=headers,
+                                  json={"villages": ["360702001001"]})
+    assert villages.status_code == 200, villages.text
+    read = await registry.get(f"/v1/persons/{family.people['head']}", headers=headers,
+                              params={"reveal": "true", "purpose": "核对身份信息"})
+    assert read.status_code == 200
+    auditor = tokens.headers(roles=["auditor"], region="360702", sub="aud-long")
+    trail = await registry.get("/v1/audit", params={"actor": subject}, headers=auditor)
+    assert [row["actor"] for row in trail.json()["items"]] == [subject]

@@ -36,7 +36,7 @@ class AuditPublic(BaseModel):
             description="A `person_id` outside your region (or unknown) answers 404, as reading the person does.")
 async def list_audit(principal: Auditor, uow: UowDep, page: PageDep, request: Request,
                      person_id: Annotated[uuid.UUID | None, Query()] = None,
-                     actor: Annotated[str | None, Query(max_length=128)] = None) -> Page[AuditPublic]:
+                     actor: Annotated[str | None, Query(max_length=255)] = None) -> Page[AuditPublic]:
     if person_id:
         await load_person(uow, principal, person_id, allow_merged=True)  # 404 outside the caller's region
     entries = await audit_trail(uow.session, principal, person_id=person_id, actor=actor, limit=page.limit,

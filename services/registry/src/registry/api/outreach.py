@@ -22,7 +22,7 @@ from registry.service import outreach
 
 router = APIRouter(tags=["outreach"], responses=PROBLEM_RESPONSES)
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
-Sub = Annotated[str, Path(min_length=1, max_length=128, description="The caseworker's subject (token `sub`)")]
+Sub = Annotated[str, Path(min_length=1, max_length=255, description="The caseworker's subject (token `sub`)")]
 
 
 class VillagesUpdate(BaseModel):

@@ -75,7 +75,7 @@ class LifeEventRecord(SQLModel, table=True):
     kind: str = Field(max_length=32)
     effective_date: date
     recorded_at: datetime = Field(sa_column=_now_column())
-    recorded_by: str = Field(max_length=128)
+    recorded_by: str  # a token subject (text: OpenID Connect allows 255 characters)
     source: str = Field(default="caseworker", max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     supersedes: uuid.UUID | None = Field(default=None, foreign_key="life_events.id")
@@ -110,7 +110,7 @@ class AuditRecord(SQLModel, table=True):
     __table_args__ = (Index("ix_pii_audit_person_ids", "person_ids", postgresql_using="gin"),)
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     at: datetime = Field(sa_column=_now_column())
-    actor: str = Field(max_length=128, index=True)
+    actor: str = Field(index=True)
     person_id: uuid.UUID | None = Field(default=None, index=True)
     person_ids: list[uuid.UUID] | None = Field(default=None, sa_column=Column(ARRAY(Uuid), nullable=True))
     person_count: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
@@ -129,7 +129,7 @@ class ImportJobRecord(SQLModel, table=True):
     done: int = 0
     failed: int = 0
     region: str = Field(max_length=12)
-    created_by: str = Field(max_length=128)
+    created_by: str
     created_at: datetime = Field(sa_column=_now_column())
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
 
@@ -193,9 +193,9 @@ class VillageAssignmentRecord(SQLModel, table=True):
     """包村包户: a caseworker is responsible for a village."""
 
     __tablename__ = "village_assignments"
-    caseworker: str = Field(primary_key=True, max_length=128)
+    caseworker: str = Field(primary_key=True)
     village_code: str = Field(primary_key=True, max_length=12, index=True)
-    assigned_by: str = Field(max_length=128)
+    assigned_by: str
     assigned_at: datetime = Field(sa_column=_now_column())
 
 
@@ -203,7 +203,7 @@ class VisitRecord(SQLModel, table=True):
     __tablename__ = "visits"
     id: uuid.UUID = Field(primary_key=True)
     household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
-    caseworker: str = Field(max_length=128, index=True)
+    caseworker: str = Field(index=True)
     visited_on: date = Field(index=True)
     kind: str = Field(max_length=32)
     notes: str = ""
