@@ -126,3 +126,24 @@ def test_a_pattern_of_its_own_that_lets_controls_through_gets_the_rule_alongside
     params = {p["name"]: p["schema"] for p in app.openapi()["paths"]["/v1/open-pattern"]["get"]["parameters"]}
     assert params["q"]["allOf"] == [{"pattern": TEXT_PATTERN}]
     assert "allOf" not in params["code"]
+
+
+def test_free_form_values_a_request_sends_are_json_without_control_characters() -> None:
+    from typing import Any
+
+    class Loose(BaseModel):
+        facts: dict[str, Any]
+        value: Any = None
+
+    app = make_app("spec4", "postgresql+asyncpg://unused@127.0.0.1:1/x", "nats://127.0.0.1:1")
+    router = APIRouter()
+
+    @router.post("/v1/loose")
+    async def loose(body: Loose) -> dict:
+        return {}
+
+    app.include_router(router)
+    properties = app.openapi()["components"]["schemas"]["Loose"]["properties"]
+    clean = {"$ref": "#/components/schemas/JsonWithoutControlCharacters"}
+    assert properties["facts"]["additionalProperties"] == clean
+    assert properties["value"]["allOf"] == [clean]

@@ -28,6 +28,7 @@ PROBLEM_REF = {"$ref": COMPONENT + "Problem"}
 TEXT_PATTERN = f"^[^{REFUSED.pattern.removeprefix('[').removesuffix(']')}]*$"
 # What may match a control character inside an anchored pattern: any character, a negation, whitespace.
 _OPEN = re.compile(r"\.|\\[SDWsxuc]|\[\^")
+_ANNOTATIONS = {"title", "description", "default", "examples", "example", "deprecated", "readOnly", "writeOnly"}
 _CONSTRAINED = {"pattern", "format", "enum", "const", "contentMediaType", "contentEncoding"}
 FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
 _DESCRIPTIONS = {
@@ -106,7 +107,10 @@ def _text(node: dict[str, Any]) -> None:
             node.setdefault("allOf", [{"pattern": TEXT_PATTERN}])  # its own pattern may let a control through
     if types == "object" or "properties" in node:
         node.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
-        node.setdefault("additionalProperties", {"$ref": COMPONENT + CLEAN_JSON})
+        if node.get("additionalProperties", True) is True:
+            node["additionalProperties"] = {"$ref": COMPONENT + CLEAN_JSON}
+    elif node.keys() <= _ANNOTATIONS:  # any JSON value (`Any`)
+        node["allOf"] = [{"$ref": COMPONENT + CLEAN_JSON}]
 
 
 def state_the_text_rule(schema: dict[str, Any]) -> None:
