@@ -5,6 +5,9 @@ The kit answers some requests before or around the service's own code: 401 where
 control characters), 400 and 409 on POSTs (Idempotency-Key), 400 on paged lists (a foreign cursor),
 412 and 428 where an `If-Match` header is taken, and 500 anywhere. The service's own responses stay as
 it declares them. A problem's body is `application/problem+json` (never `application/json`).
+
+It also writes the kit's control-character rule into what requests send (`state_the_text_rule`), so that
+no schema-valid request is one the kit refuses.
 """
 
 import json
@@ -30,7 +33,7 @@ TEXT_PATTERN = f"^[^{REFUSED.pattern.removeprefix('[').removesuffix(']')}]*$"
 _OPEN = re.compile(r"\.|\\[SDWsxuc]|\[\^")
 _ANNOTATIONS = {"title", "description", "default", "examples", "example", "deprecated", "readOnly", "writeOnly"}
 _CONSTRAINED = {"pattern", "format", "enum", "const", "contentMediaType", "contentEncoding"}
-FASTAPI_422_REF = {"$ref": "#/components/schemas/HTTPValidationError"}
+FASTAPI_422_REF = {"$ref": COMPONENT + "HTTPValidationError"}
 _DESCRIPTIONS = {
     "400": "Bad request: an Idempotency-Key that is not 1–255 visible ASCII characters, a cursor this "
            "service did not issue, or a body that cannot be read",
