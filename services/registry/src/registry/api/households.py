@@ -78,7 +78,9 @@ async def create_household(body: HouseholdCreate, principal: Caseworker, uow: Uo
     return public
 
 
-@router.get("/{household_id}", response_model=HouseholdPublic, summary="A household as of a day")
+@router.get("/{household_id}", response_model=HouseholdPublic, summary="A household as of a day",
+            description="Staff and services: households registered or living in their region. Citizens: the "
+                        "household they are registered in (token `sub` = their person id).")
 async def get_household(household_id: uuid.UUID, principal: FamilyReader, session: ReadSessionDep,
                         today: TodayDep, response: Response, as_of: AsOf = None) -> HouseholdPublic:
     # One statement, outside any transaction: the hot read (a citizen's own household takes one more).
@@ -100,7 +102,8 @@ async def update_household(household_id: uuid.UUID, body: HouseholdUpdate, princ
     return public
 
 
-@router.get("/{household_id}/facts", response_model=FactsPublic, summary="The household's facts as of a day")
+@router.get("/{household_id}/facts", response_model=FactsPublic, summary="The household's facts as of a day",
+            description="Citizens: their own household's only.")
 async def get_household_facts(household_id: uuid.UUID, principal: FamilyReader, uow: UowDep, today: TodayDep,
                               as_of: AsOf = None) -> FactsPublic:
     await load_visible(uow, principal, household_id, citizen_own=True)

@@ -71,7 +71,8 @@ async def create_person(body: PersonCreate, principal: Caseworker, uow: UowDep, 
 
 
 @router.get("/{person_id}", response_model=PersonPublic, summary="A person as of a day",
-            description="Citizens may read themselves (masked). A merged record answers 410.",
+            description="Staff and services: persons of households in their region. Citizens: themselves only "
+                        "(token `sub` = their person id), masked. A merged record answers 410.",
             responses=MERGED_RESPONSES)
 async def get_person(
     person_id: uuid.UUID, principal: FamilyReader, uow: UowDep, vault: VaultDep, today: TodayDep,
