@@ -138,6 +138,7 @@ GOOD_TEMPLATE = {
         ("agree_sign", {"signature": "XX县卫健委"}),
         ("agree_provider", {"provider_template_ids": {"huawei": "1"}}),
         ("agree_none", {"provider_template_ids": {}}),
+        ("agree_urgent", {"urgent": 0}),  # a number is not a boolean
     ],
 )
 async def test_the_openapi_and_the_server_agree_on_templates(api, tokens, code: str, changes: dict) -> None:  # noqa: ANN001

@@ -53,8 +53,8 @@ class TemplateBase(BaseModel):
     )
     signature: str = Field(examples=["【XX县卫健委】"], json_schema_extra={"pattern": SIGNATURE.pattern})
     category: Literal["statutory", "marketing"]
-    urgent: bool = Field(default=False, description="Urgent texts ignore quiet hours (21:00–08:00)")
-    survey: bool = Field(default=False, description="Replies 1–5 to this text are satisfaction scores")
+    urgent: bool = Field(default=False, strict=True, description="Urgent texts ignore quiet hours (21:00–08:00)")
+    survey: bool = Field(default=False, strict=True, description="Replies 1–5 to this text are satisfaction scores")
     provider_template_ids: dict[str, str] = Field(
         description="The template id registered at each provider",
         examples=[{"aliyun": "SMS_123456", "tencent": "1234567"}],

@@ -8,6 +8,7 @@ import pytest
 from notifications.adapters.sms import DeliveryReceipt, InboundSms, SmsRequest
 from notifications.adapters.sms.aliyun import AliyunSms
 from notifications.adapters.sms.aliyun import is_retryable as aliyun_retryable
+from notifications.adapters.sms.common import CallbackInvalid
 from notifications.adapters.sms.tencent import TencentSms, template_values
 from notifications.adapters.sms.tencent import is_retryable as tencent_retryable
 
@@ -143,3 +144,35 @@ def test_retryable_codes() -> None:
 def test_tencent_template_values_follow_param_order() -> None:
     request = SmsRequest("m", "+8613812345678", "S", "1", {"amount": "960", "name": "张三"}, ("name", "amount"))
     assert template_values(request) == ["张三", "960"]
+
+
+@pytest.mark.parametrize(
+    ("time", "accepted"),
+    [
+        (1795478400, True),
+        (1795478400.0, True),
+        ("1795478400", False),
+        (True, False),
+        (1795478400.5, False),
+        (-1, False),
+        (10**20, False),
+    ],
+)
+def test_a_tencent_reply_time_is_a_whole_number_of_seconds_as_the_openapi_says(time: object, accepted: bool) -> None:
+    body = json.dumps({"mobile": "13812345678", "text": "5", "time": time}).encode()
+    if accepted:
+        assert tencent.parse_inbound(body)[0].received_at == datetime(2026, 11, 24, tzinfo=UTC)
+    else:
+        with pytest.raises(CallbackInvalid) as refused:
+            tencent.parse_inbound(body)
+        assert [field for field, _ in refused.value.errors] == ["time"]
+
+
+def test_booleans_are_not_numbers_and_numbers_not_booleans() -> None:
+    item = {"phone_number": "13812345678", "send_time": "2026-11-24 20:00:00", "content": "T"}
+    with pytest.raises(CallbackInvalid):
+        aliyun.parse_inbound(json.dumps([item | {"sequence_id": False}]).encode())
+    receipt = {"phone_number": "13812345678", "report_time": "2026-11-24 10:00:05", "biz_id": "b"}
+    with pytest.raises(CallbackInvalid):
+        aliyun.parse_receipts(json.dumps([receipt | {"success": 1}]).encode())
+    assert aliyun.parse_receipts(json.dumps([receipt | {"success": True}]).encode())[0].delivered

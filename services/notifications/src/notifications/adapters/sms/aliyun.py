@@ -10,10 +10,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, StrictStr, TypeAdapter
 
 from notifications.adapters.sms.base import DeliveryReceipt, InboundSms, SmsRequest, SmsSubmitResult
-from notifications.adapters.sms.common import ChinaTime, Phone, Reference, items_of, national_number, to_e164
+from notifications.adapters.sms.common import (
+    ChinaTime,
+    Phone,
+    Reference,
+    WholeNumber,
+    items_of,
+    national_number,
+    to_e164,
+)
 from notifications.adapters.sms.signing import aliyun_signature
 
 VERSION = "2017-05-25"
@@ -57,7 +65,7 @@ class SmsUpItem(BaseModel):
     content: str = Field(max_length=1000)
     sign_name: str | None = None
     dest_code: str | None = None
-    sequence_id: int | None = Field(default=None, strict=True, ge=0, le=2**63 - 1)
+    sequence_id: WholeNumber | StrictStr | None = Field(default=None, description="Not used")
 
 
 REPORTS = TypeAdapter(list[SmsReportItem])

@@ -67,6 +67,20 @@ NationCode = Annotated[str, Field(pattern=r"^[0-9]{1,4}$", examples=["86"])]
 Reference = Annotated[str, Field(max_length=96, description="The provider's id of the message")]
 
 
+def _whole_number(value: object) -> object:
+    """A JSON number without a fraction (429 or 429.0); never a string or a boolean."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("must be a whole number")
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
 class CallbackInvalid(ValueError):
     """A callback body that does not follow the provider's format; `errors` name the fields (field, message)."""
 

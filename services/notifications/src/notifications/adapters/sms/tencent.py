@@ -20,6 +20,7 @@ from notifications.adapters.sms.common import (
     NationCode,
     Phone,
     Reference,
+    WholeNumber,
     items_of,
     national_number,
     to_e164,
@@ -62,7 +63,7 @@ class ReplyItem(BaseModel):
     nationcode: NationCode | None = None
     sign: str | None = None
     text: str = Field(max_length=1000)
-    time: int = Field(strict=True, ge=0, le=LAST_SECOND, description="Unix time, seconds")
+    time: WholeNumber = Field(ge=0, le=LAST_SECOND, description="Unix time, seconds")
 
 
 STATUSES = TypeAdapter(list[StatusItem])
