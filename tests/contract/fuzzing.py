@@ -80,6 +80,10 @@ def failures(service: str, junit: Path) -> list[Failure]:
             starts = [m.start() for m in _CASE.finditer(text)] or [0]
             for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
                 found.append(_failure(service, case.get("name", "?"), text[begin:end]))
+        for error in case.findall("error"):  # an operation schemathesis could not test (e.g. a failed health check)
+            text = (error.get("message") or "") + "\n" + (error.text or "")
+            found.append(Failure(service, case.get("name", "?"), ("schemathesis could not test it",), "-",
+                                 text.strip(), "(no request: " + text.strip().splitlines()[0][:200] + ")"))
     return found
 
 
