@@ -418,8 +418,9 @@ def main() -> None:  # noqa: PLR0915
         service = start_service(env, port, log, options.workers)
         base = f"http://127.0.0.1:{port}"
         wait_ready(f"{base}/healthz", service, log)
+        # a prefecture-wide remit (赣州 3607) covers every synthetic county of the bench
         headers = TokenFactory().headers(roles=["partner"], agency="bench-hospital", sub="bench-partner",
-                                         ttl_seconds=3600)
+                                         region="3607", ttl_seconds=3600)
         check = httpx.get(base + paths[0], headers=headers, timeout=10)
         if check.status_code != 200:
             raise RuntimeError(f"eligibility check failed: {check.status_code} {check.text}")
