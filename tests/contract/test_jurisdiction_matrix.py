@@ -65,8 +65,8 @@ async def _outsider(world: World, operation: Operation, row: Bound) -> list[str]
         return []
     if status >= 500:
         return [f"the outsider got a server error: {_show(answer)}"]
-    if status == 422 and row.names_division and not seen:
-        return []
+    if status == 422 and row.names_division:
+        return []  # it may quote the division the outsider sent
     if row.like_unknown and not answer.is_success and status < 500:
         nobody = await _send(world, operation, await row.filled(world, unknown=True), _headers(world, OUTSIDE, row))
         if (status, _problem_type(answer)) == (nobody.status_code, _problem_type(nobody)):

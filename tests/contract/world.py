@@ -97,8 +97,7 @@ _serial = itertools.count(1)
 
 async def build_world(platform: Any, token_factory: Any) -> World:
     world = World(platform, Tokens(token_factory))
-    for county in (INSIDE, OUTSIDE):
-        world.secrets.discard(county)
+    world.secrets.update({INSIDE, VILLAGE})  # no answer to the neighbour names our county or village
     await _registry(world)
     await _notifications(world)  # first, so that the events of what follows are delivered to it
     await _entitlements(world)
@@ -123,7 +122,7 @@ async def _registry(world: World) -> None:
     world.keep("household", family.household_id)
     for key, person_id in family.people.items():
         world.keep(key, person_id)
-    for name in ("钟立新", "温秀梅", "钟小禾", "沙石镇示例一村8号"):  # (division codes are public)
+    for name in ("钟立新", "温秀梅", "钟小禾", "沙石镇示例一村8号"):
         world.secrets.add(name)
     father = await world.ok("registry", "GET", f"/v1/persons/{world['father']}",
                             params={"reveal": "true", "purpose": "jurisdiction matrix"})  # an audit row
@@ -134,7 +133,7 @@ async def _registry(world: World) -> None:
     world.keep("child_id_number", child["id_number"])
     await world.ok("registry", "POST", f"/v1/households/{world['household']}/visits",
                    json={"visited_on": date.today().isoformat(), "kind": "routine", "notes": "入户走访"})
-    await world.ok("registry", "PUT", "/v1/caseworkers/caseworker-360702/villages", json={"villages": [VILLAGE]})
+    await world.ok("registry", "PUT", "/v1/caseworkers/village-caseworker/villages", json={"villages": [VILLAGE]})
     await _import(world)
     await _partners(world)
 
