@@ -176,3 +176,19 @@ async def test_a_long_token_subject_is_recorded_whole(registry, tokens) -> None:
     auditor = tokens.headers(roles=["auditor"], region="360702", sub="aud-long")
     trail = await registry.get("/v1/audit", params={"actor": subject}, headers=auditor)
     assert [row["actor"] for row in trail.json()["items"]] == [subject]
+
+
+async def test_a_certificate_number_held_by_another_household_is_refused(family) -> None:  # noqa: ANN001
+    """It was a 500 (the unique index on certificates.number)."""
+    issued = {"kind": "certificate_issued", "effective_date": "2010-05-01", "certificate_number": "赣-HOLD-0001"}
+    await family.household()
+    first = await family.client.post(f"/v1/households/{family.household_id}/events", headers=family.headers,
+                                     json=issued)
+    assert first.status_code == 201, first.text
+    await family.household()
+    again = await family.client.post(f"/v1/households/{family.household_id}/events", headers=family.headers,
+                                     json=issued)
+    assert again.status_code == 422, again.text
+    assert again.json()["errors"][0]["field"] == "certificate_number"
+    assert (await family.client.get(f"/v1/households/{family.household_id}/events", headers=family.headers)
+            ).json() == []

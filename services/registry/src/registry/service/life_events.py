@@ -67,6 +67,8 @@ async def record_household_event(uow: UnitOfWork, principal: Principal, househol
     payload = check_life_event(new, subject=None, death_date=None, today=today)
     if payload.get("residence_division_code"):  # as when the household is registered
         divisions.require(payload["residence_division_code"], new.effective_date, "residence_division_code")
+    if new.kind is LifeEventKind.CERTIFICATE_ISSUED:
+        await _check_certificate_free(uow, payload["number"], household.id)
     await _check_supersedes(uow, new.kind, supersedes, person_id=None, household_id=household.id)
     record = LifeEventRecord(id=uuid.uuid4(), household_id=household.id, kind=new.kind.value,
                              effective_date=new.effective_date, recorded_by=principal.sub, payload=payload,
@@ -101,6 +103,14 @@ async def _check_supersedes(uow: UnitOfWork, kind: LifeEventKind, supersedes: uu
     if taken.first() is not None:
         raise FieldError("supersedes", "This event was already corrected; correct the correction.",
                          "该事件已被更正，请更正最新的记录。")
+
+
+async def _check_certificate_free(uow: UnitOfWork, number: str, household_id: uuid.UUID) -> None:
+    """A certificate number is held by one household (which one is not said: it may be outside the region)."""
+    holder = await uow.session.scalar(select(CertificateRecord.household_id).where(CertificateRecord.number == number))
+    if holder is not None and holder != household_id:
+        raise FieldError("certificate_number", "This certificate number is held by another household.",
+                         "该光荣证号已由其他户持有。")  # as the import says it
 
 
 async def _project_person(uow: UnitOfWork, person: PersonRecord, today: date) -> None:
