@@ -78,7 +78,9 @@ async def get_person(
     person_id: uuid.UUID, principal: FamilyReader, uow: UowDep, vault: VaultDep, today: TodayDep,
     as_of: Annotated[Day | None, Query(description="Answer as of this day (YYYY-MM-DD); default today")] = None,
     reveal: Annotated[bool, Query(description="Unmask identifiers (needs pii:read and a purpose)")] = False,
-    purpose: Annotated[str | None, Query(max_length=200, description="Why the identifiers are needed")] = None,
+    purpose: Annotated[str | None, Query(min_length=4, max_length=200, pattern=r"\S(?:\s*\S){3}",
+                                         description="Why the identifiers are needed (at least 4 characters "
+                                                     "besides spaces; required with reveal)")] = None,
 ) -> PersonPublic:
     if reveal and (purpose is None or len(purpose.strip()) < 4):
         raise ProblemError(422, "purpose-required", "Purpose required",
