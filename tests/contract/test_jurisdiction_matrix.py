@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from families import resident_id
 from matrix import TABLE, Bound, Free, Operation, documented_operations, entry, ordered
-from world import CHILDCARE, INSIDE, OUTSIDE, World, build_world
+from world import CHILDCARE, INSIDE, OUTSIDE, VILLAGE, World, application_body, build_world
 
 OPERATIONS = ordered(documented_operations())
 ELIGIBILITY = "entitlements:entitlements-check_eligibility"
@@ -103,6 +103,26 @@ async def _partner_check(world: World) -> None:
         nobody.status_code, _scrubbed(nobody, unknown)), (
         f"a 360703 partner can tell a 360702 person from an unknown one:\n  known: {_show(outsider)}\n"
         f"  unknown: {_show(nobody)}")
+
+
+async def test_a_citizen_reaches_only_their_own_household(world: World):
+    """A citizen (token `sub` = their person id) of the same county but another household sees none of the
+    world's applications and cannot apply for its family; the mother, as a citizen, applies for herself."""
+    def citizen(person: str) -> dict[str, str]:
+        return world.tokens.headers(INSIDE, roles=["citizen"], sub=world[person])
+
+    stranger = citizen("other_citizen")
+    listed = await world.call("relief", "GET", "/v1/applications", stranger)
+    assert listed.status_code == 200 and world["application"] not in listed.text, _show(listed)
+    one = await world.call("relief", "GET", f"/v1/applications/{world['application']}", stranger)
+    assert one.status_code == 404, _show(one)
+    body = application_body(world, world["mother"], VILLAGE, "disaster")
+    refused = await world.call("relief", "POST", "/v1/applications", stranger, json={**body, "priority": None})
+    assert refused.status_code in (403, 404), f"a citizen applied for another household: {_show(refused)}"
+    own = await world.call("relief", "POST", "/v1/applications", citizen("mother"), json={**body, "priority": None})
+    assert own.status_code == 201, f"the mother could not apply for herself: {_show(own)}"
+    mine = await world.call("relief", "GET", f"/v1/applications/{own.json()['id']}", citizen("mother"))
+    assert mine.status_code == 200, _show(mine)
 
 
 def _scrubbed(response: httpx.Response, id_number: str) -> str:

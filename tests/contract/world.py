@@ -119,6 +119,10 @@ async def _registry(world: World) -> None:
         await family.person("twin", "钟立新", "other", father_born, female=False, id_number=None,
                             birth_date=father_born.isoformat(), sex="male")  # a record of the father, no ID
         await family.person("spare", "钟立民", "other", date(1995, 1, 1), female=False)  # for a person event
+    async with httpx.AsyncClient(base_url=world.platform.registry, timeout=60) as client:
+        other = await Family(client, world.insider(sub="registrar")).household(VILLAGE, address="沙石镇示例一村12号")
+        world.ids["other_citizen"] = await other.person("self", "曾桂香", "head", date(1970, 6, 6), female=True)
+        world.ids["other_household"] = other.household_id  # a family of the same county, not the world's
     world.keep("household", family.household_id)
     for key, person_id in family.people.items():
         world.keep(key, person_id)
