@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from stack_helpers import RunningStack, ports_in_use, processes_of
+from stack_helpers import RunningStack, ports_in_use, processes_of, wait_for_line
 
 pytestmark = pytest.mark.slow
 
@@ -61,5 +61,22 @@ def test_make_run_leaves_nothing_running(tmp_path: Path, stop: Callable[[Running
         assert processes_of(tmp_path) == {}, stack.output[-3000:]
         assert ports_in_use(ports) == []
         assert not (tmp_path / "pg" / "postmaster.pid").exists()
+    finally:
+        stack.kill()
+
+
+def test_ctrl_c_while_starting_leaves_nothing_running(tmp_path: Path) -> None:
+    """An impatient Ctrl-C, once PostgreSQL and NATS are up and the migrations run."""
+    stack = RunningStack.start(tmp_path)
+    try:
+        stack.output += wait_for_line(stack.proc, "NATS:", timeout=180)
+        assert set(servers(stack)) == {"postgres", "nats"}, processes_of(tmp_path)
+        ctrl_c(stack)
+        stack.finish(timeout=120)
+        assert "Stopped." in stack.output and "All four services ready" not in stack.output, stack.output[-3000:]
+        deadline = time.monotonic() + 5
+        while processes_of(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_of(tmp_path) == {}, stack.output[-3000:]
     finally:
         stack.kill()
