@@ -200,3 +200,30 @@ async def test_a_citizen_reads_their_own_person_and_household_and_nothing_else(f
     assert change.status_code == 403
     stranger = citizen(tokens, "not-a-person-id")
     assert (await family.client.get(f"/v1/households/{family.household_id}", headers=stranger)).status_code == 404
+
+
+async def test_persons_named_in_a_body_must_be_in_the_callers_region(family, tokens) -> None:  # noqa: ANN001
+    """A neighbour linking a child to a 360702 mother learnt her sex and age from the errors, and changed her
+    household's facts (its children); named persons outside the region are answered as unknown."""
+    await only_child_family(family)
+    mother, father = family.people["mother"], family.people["father"]
+    facts = await family.facts()
+    neighbour = await _neighbour_family(family.client, tokens)
+    child = await neighbour.client.post("/v1/persons", headers=neighbour.headers, json={
+        "household_id": neighbour.household_id, "name": "赵小", "relation": "child", "sex": "male",
+        "birth_date": "2010-01-01", "mother_id": mother})
+    assert child.status_code == 422 and child.json()["errors"][0]["field"] == "mother_id", child.text
+    marriage = await neighbour.client.post(f"/v1/persons/{neighbour.people['head']}/events", headers=neighbour.headers,
+                                           json={"kind": "marriage", "effective_date": "2000-01-01",
+                                                 "spouse_id": mother})
+    assert marriage.status_code == 422 and marriage.json()["errors"][0]["field"] == "spouse_id", marriage.text
+    adoption = await neighbour.client.post(f"/v1/persons/{neighbour.people['head']}/events",
+                                           headers=neighbour.headers, json={
+                                               "kind": "adopted", "effective_date": "2000-01-01",
+                                               "parent_id": father, "role": "father"})
+    assert adoption.status_code == 422 and adoption.json()["errors"][0]["field"] == "parent_id", adoption.text
+    assert await family.facts() == facts
+    unknown = await neighbour.client.post("/v1/persons", headers=neighbour.headers, json={
+        "household_id": neighbour.household_id, "name": "赵小", "relation": "child", "sex": "male",
+        "birth_date": "2010-01-01", "mother_id": "00000000-0000-4000-8000-000000000000"})
+    assert unknown.json()["errors"][0]["message"] == child.json()["errors"][0]["message"]

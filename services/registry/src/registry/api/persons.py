@@ -19,6 +19,7 @@ from registry.db.tables import PersonRecord
 from registry.domain.jurisdiction import citizen_person_id
 from registry.domain.registration import NewLifeEvent, NewPerson
 from registry.service.life_events import record_person_event
+from registry.service.households import visible_person
 from registry.service.persons import PersonRegistration, register_person
 from registry.service.pii_reads import PiiNotPermitted, identifiers
 from registry.service.views import person_on
@@ -37,6 +38,13 @@ async def load_person(uow: UowDep, principal: Principal, person_id: uuid.UUID, *
     if not allow_merged:
         raise_if_merged(person)  # 410, pointing to the record it was merged into
     return person
+
+
+async def _named_persons(uow: UowDep, principal: Principal, **named: uuid.UUID | None) -> None:
+    """Parents, spouses, adoptive parents named in a body must be in the caller's area (else 422, as unknown)."""
+    for field, person_id in named.items():
+        if person_id is not None:
+            await visible_person(uow.session, principal, person_id, field=field)
 
 
 async def _public(uow: UowDep, vault: VaultDep, principal: Principal, person: PersonRecord, day: date,
@@ -60,6 +68,7 @@ async def _public(uow: UowDep, vault: VaultDep, principal: Principal, person: Pe
 async def create_person(body: PersonCreate, principal: Caseworker, uow: UowDep, vault: VaultDep, today: TodayDep,
                         response: Response) -> PersonPublic:
     household = await load_visible(uow, principal, body.household_id, lock=True)
+    await _named_persons(uow, principal, mother_id=body.mother_id, father_id=body.father_id)
     new = NewPerson(name=body.name, relation=body.relation, id_number=body.id_number, sex=body.sex,
                     birth_date=body.birth_date, phone=body.phone, bank_card=body.bank_card)
     registration = PersonRegistration(household.id, new, body.mother_id, body.father_id, body.registered_on)
@@ -99,6 +108,7 @@ async def get_person(
 async def create_person_event(person_id: uuid.UUID, body: PersonEventCreate, principal: Caseworker, uow: UowDep,
                               today: TodayDep) -> LifeEventPublic:
     person = await load_person(uow, principal, person_id, lock=True)
+    await _named_persons(uow, principal, spouse_id=body.spouse_id, parent_id=body.parent_id)
     moved_to = await load_visible(uow, principal, body.household_id) if body.household_id else None
     event = await record_person_event(uow, principal, person,
                                       NewLifeEvent(body.kind, body.effective_date, body.payload()),

@@ -1,8 +1,8 @@
 """The registry's API models (Create / Update / Public). Table records are never returned."""
 
+import re
 import uuid
 from datetime import date, datetime
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field

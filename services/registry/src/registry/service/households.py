@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from carekit.auth.principal import Principal
 from carekit.db.uow import UnitOfWork
 from registry.db import repository
-from registry.db.tables import HouseholdRecord, LifeEventRecord
+from registry.db.tables import HouseholdRecord, LifeEventRecord, PersonRecord
 from registry.domain.divisions import DivisionTable
 from registry.domain.errors import FieldError
 from registry.domain.history import LifeEventKind
@@ -42,6 +42,17 @@ async def citizen_household(session: AsyncSession, principal: Principal) -> uuid
     person_id = citizen_person_id(principal)
     person = await repository.person(session, person_id) if person_id else None
     return person.household_id if person is not None and person.merged_into is None else None
+
+
+async def visible_person(session: AsyncSession, principal: Principal, person_id: uuid.UUID, *,
+                         field: str, lock: bool = False) -> PersonRecord:
+    """A person named in a request body (a parent, a spouse, the person a report is about), or FieldError
+    naming `field`: outside the caller's area is answered as unknown."""
+    person = await repository.person(session, person_id, lock=lock)
+    household = await repository.household(session, person.household_id) if person else None
+    if person is None or household is None or not visible_to(principal, household):
+        raise FieldError(field, "No person with this id is registered in your region.", "您的辖区内没有登记该人员。")
+    return person
 
 
 async def register_household(uow: UnitOfWork, principal: Principal, new: NewHousehold, divisions: DivisionTable,

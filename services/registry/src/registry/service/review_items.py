@@ -21,7 +21,7 @@ from registry.domain.errors import FieldError
 from registry.domain.identity import mask_id_number
 from registry.domain.jurisdiction import area_of, covers
 from registry.domain.partner_events import ID_FIELDS, parse_report
-from registry.service.households import visible_to
+from registry.service.households import visible_person, visible_to
 from registry.service.partner_events import REVIEW_FIELD, Applied, apply_report
 
 OPEN, MATCHED, DISMISSED = "open", "matched", "dismissed"
@@ -115,11 +115,9 @@ async def resolve(uow: UnitOfWork, principal: Principal, item: ReviewItemRecord,
 
 
 async def _person_for(session: AsyncSession, principal: Principal, person_id: uuid.UUID | None) -> PersonRecord:
-    person = await repository.person(session, person_id, lock=True) if person_id else None
-    household = await repository.household(session, person.household_id) if person else None
-    if person is None or household is None or not visible_to(principal, household):
-        raise FieldError("person_id", "No person with this id is registered in your region.",
-                         "您的辖区内没有登记该人员。")
+    if person_id is None:
+        raise FieldError("person_id", "Name the person the report is about.", "请指明报告所涉人员。")
+    person = await visible_person(session, principal, person_id, field="person_id", lock=True)
     if person.merged_into is not None:
         raise FieldError("person_id", f"This person was merged into {person.merged_into}; match that one.",
                          f"该人员已合并至 {person.merged_into}，请匹配合并后的人员。")
