@@ -173,7 +173,7 @@ REGISTRY: dict[str, Bound | Free] = {
     "outreach-list_visits": Bound(_fill(path={"household_id": "{household}"})),
     "outreach-create_visit": Bound(_fill(path={"household_id": "{household}"},
                                          json={"visited_on": TODAY, "kind": "home_service", "notes": "送药"})),
-    "outreach-get_villages": Bound(_fill(path={"sub": "village-caseworker"})),
+    "outreach-get_villages": Own(_fill(path={"sub": "village-caseworker"})),  # a subject, not a record of ours
     "outreach-put_villages": Bound(_fill(path={"sub": "village-caseworker"}, json={"villages": [VILLAGE]}),
                                    names_division=True),
     "outreach-get_worklist": Bound(_fill(), sub="village-caseworker"),

@@ -75,6 +75,8 @@ async def _outsider(world: World, operation: Operation, row: Bound) -> list[str]
         return [f"the outsider got {status}, not 404/403 (a hint that the record exists): {_show(answer)}"]
     if operation.method != "GET" and not row.own_scope:
         return [f"the outsider's {operation.method} succeeded on the world's data: {_show(answer)}"]
+    if fill.path and not row.own_scope:
+        return [f"the outsider read a record of the world (its id is in the path): {_show(answer)}"]
     if seen:
         return [f"the outsider's {status} answer carries the world's data {seen[:5]}: {_show(answer)}"]
     if row.after_outsider:
