@@ -124,6 +124,8 @@ async def test_only_admins_register_partners_and_the_secret_is_shown_once(regist
     assert again.status_code == 409
     wider = await registry.post("/v1/partners", headers=admin, json=body | {"agency": "province", "region": "36"})
     assert wider.status_code == 422 and wider.json()["errors"][0]["field"] == "region"
+    township = await registry.post("/v1/partners", headers=admin, json=body | {"agency": "town", "region": "360702100"})
+    assert township.status_code == 422 and township.json()["errors"][0]["field"] == "body.region"  # a remit is a county
     bad_agency = await registry.post("/v1/partners", headers=admin, json=body | {"agency": "Civil Affairs"})
     assert bad_agency.status_code == 422
 

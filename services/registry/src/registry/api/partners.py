@@ -11,7 +11,7 @@ from carekit.auth.principal import Principal, Role
 from carekit.deps import UowDep
 from carekit.http.problems import PROBLEM_RESPONSES, conflict, not_found
 from registry.api.deps import VaultDep
-from registry.api.schemas import NOT_BLANK, REGION
+from registry.api.schemas import NOT_BLANK
 from registry.db.tables import PartnerRecord
 from registry.service.partners import (
     NewPartner,
@@ -25,14 +25,16 @@ from registry.service.partners import (
 router = APIRouter(prefix="/v1/partners", tags=["partners"], responses=PROBLEM_RESPONSES)
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 AGENCY = r"^[a-z0-9](?:[a-z0-9-]{0,46}[a-z0-9])?$"
+REMIT = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6})$"  # a partner's remit: the province, a prefecture or a county
 
 
 class PartnerCreate(BaseModel):
     agency: str = Field(pattern=AGENCY, description="The partner's id: 1–48 lower-case letters, digits, hyphens. "
                         "Its events carry the CloudEvent source /partners/<agency>.", examples=["health-360702"])
     name: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK, examples=["章贡区卫生健康委员会"])
-    region: str = Field(pattern=REGION,
-                        description="Division-code prefix of the persons the partner reports on; inside yours",
+    region: str = Field(pattern=REMIT,
+                        description="The remit: the province, prefecture or county (2, 4 or 6 digits) of the "
+                        "persons the partner reports on; inside yours",
                         examples=["360702"])
 
 
