@@ -114,3 +114,10 @@ async def test_bad_requests_are_422(family, tokens) -> None:  # noqa: ANN001
     exactly_1000 = {"person_ids": [str(uuid.uuid4()) for _ in range(1000)], "fields": [], "purpose": "notification"}
     response = await family.client.post(URL, json=exactly_1000, headers=headers)
     assert response.status_code == 200 and len(response.json()["missing"]) == 1000
+
+
+async def test_other_methods_on_the_batch_path_are_405_allowing_post(registry, caseworker) -> None:  # noqa: ANN001
+    """GET /v1/persons/identifiers:batch was read as a person id (a 422 on `person_id`)."""
+    answer = await registry.get("/v1/persons/identifiers:batch", headers=caseworker)
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == "POST"

@@ -79,7 +79,7 @@ async def create_person(body: PersonCreate, principal: Caseworker, uow: UowDep, 
     return public
 
 
-@router.get("/{person_id}", response_model=PersonPublic, summary="A person as of a day",
+@router.get("/{person_id:uuid}", response_model=PersonPublic, summary="A person as of a day",
             description="Staff and services: persons of households in their region. Citizens: themselves only "
                         "(token `sub` = their person id), masked. A merged record answers 410.",
             responses=MERGED_RESPONSES)
@@ -102,7 +102,7 @@ async def get_person(
     return public
 
 
-@router.post("/{person_id}/events", status_code=201, response_model=LifeEventPublic,
+@router.post("/{person_id:uuid}/events", status_code=201, response_model=LifeEventPublic,
              summary="Record a life event: birth, death, disability, marriage, move, low income, adoption…",
              responses=MERGED_RESPONSES)
 async def create_person_event(person_id: uuid.UUID, body: PersonEventCreate, principal: Caseworker, uow: UowDep,
@@ -118,7 +118,7 @@ async def create_person_event(person_id: uuid.UUID, body: PersonEventCreate, pri
     return public
 
 
-@router.get("/{person_id}/events", response_model=list[LifeEventPublic], summary="The person's life events")
+@router.get("/{person_id:uuid}/events", response_model=list[LifeEventPublic], summary="The person's life events")
 async def list_person_events(person_id: uuid.UUID, principal: Reader, uow: UowDep) -> list[LifeEventPublic]:
     await load_person(uow, principal, person_id, allow_merged=True)  # a merged record's history stays readable
     return [LifeEventPublic.model_validate(e, from_attributes=True)
