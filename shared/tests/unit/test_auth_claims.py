@@ -40,6 +40,7 @@ def test_a_partner_with_an_agency_and_a_remit_is_valid(keys, region) -> None:
     ({"roles": []}, "roles"),
     ({"roles": ["caseworker"], "sub": ""}, "subject"),
     ({"roles": ["caseworker"], "sub": "a\x00b"}, "subject"),
+    ({"roles": ["caseworker"], "sub": "u" * 129}, "at most 128"),
 ])
 def test_the_verifier_refuses_what_the_check_refuses(keys, claims, words) -> None:
     with pytest.raises(InvalidToken, match=words) as refused:

@@ -28,6 +28,12 @@ def test_service_principal_covers_everything() -> None:
     assert service.covers("110101001001")
 
 
+def test_a_region_bounds_every_role_of_a_token_service_included() -> None:
+    everything = Principal(sub="x", roles=frozenset(Role), region="360703")
+    assert everything.covers("360703001001")
+    assert not everything.covers("360702001001")
+
+
 def test_ensure_in_jurisdiction_raises_outside() -> None:
     ensure_in_jurisdiction(caseworker("3607"), "360702001001")
     with pytest.raises(OutsideJurisdiction):

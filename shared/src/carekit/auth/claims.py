@@ -12,6 +12,8 @@ from carekit.auth.principal import REGION_PATTERN, Role
 PARTNER_REMIT_PATTERN = re.compile(r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6})\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 KNOWN_ROLES = frozenset(r.value for r in Role)
+# Every service records the acting subject (maker, checker, actor) in columns of this width.
+MAX_SUB_LENGTH = 128
 
 
 class InvalidClaims(Exception):
@@ -43,6 +45,9 @@ def _check_sub(sub: Any) -> None:
     if not isinstance(sub, str) or not sub.strip() or _CONTROL.search(sub):
         raise InvalidClaims("The token's subject (sub) must be a non-empty string without control characters.",
                             "令牌的主体（sub）必须是不含控制字符的非空字符串。")
+    if len(sub) > MAX_SUB_LENGTH:
+        raise InvalidClaims(f"The token's subject (sub) may be at most {MAX_SUB_LENGTH} characters long.",
+                            f"令牌的主体（sub）最长 {MAX_SUB_LENGTH} 个字符。")
 
 
 def _check_roles(roles: Any) -> None:

@@ -43,10 +43,11 @@ class Principal:
         return bool(self.roles.intersection(roles))
 
     def covers(self, division_code: str) -> bool:
-        """True if a resource at `division_code` lies inside this caller's region."""
-        if self.is_service:
-            return True
-        return bool(self.region) and division_code.startswith(self.region)
+        """True if a resource at `division_code` lies inside this caller's region. A token's region bounds
+        every role it holds, `service` included; only a service token without a region covers all."""
+        if self.region:
+            return division_code.startswith(self.region)
+        return self.is_service
 
 
 def ensure_in_jurisdiction(principal: Principal, division_code: str) -> None:
