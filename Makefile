@@ -15,7 +15,7 @@ help:
 	@echo "make bench  - run the benchmarks in bench/ (figures go to docs/PERFORMANCE.md)"
 	@echo "make demo   - a county's year end to end against a running make run"
 	@echo "make images - build the container images (needs a Docker daemon)"
-	@echo "make token ROLE=caseworker REGION=360702 - mint a development token"
+	@echo "make token ROLE=caseworker REGION=360702 [SUB=…] - mint a development token"
 	@echo "make openapi - regenerate the committed OpenAPI snapshots"
 
 $(TOOLS)/bin/uv:

@@ -61,7 +61,7 @@ def serve(request: httpx.Request) -> httpx.Response:
 
 
 async def counted(tmp_path: Path) -> AnnualStory:
-    actors = Actors(HEADERS, HEADERS, HEADERS, HEADERS, HEADERS)
+    actors = Actors(HEADERS, HEADERS, HEADERS, HEADERS, HEADERS, HEADERS)
     year = AnnualStory(Urls(), actors, StoryOptions(persons=400, seed=5, workdir=tmp_path))
     await year.http.aclose()
     year.http = httpx.AsyncClient(transport=httpx.MockTransport(serve))

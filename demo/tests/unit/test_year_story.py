@@ -17,7 +17,7 @@ HEADERS = {"Authorization": "Bearer x"}
 
 
 def story(tmp_path: Path, **options: object) -> AnnualStory:
-    actors = Actors(HEADERS, HEADERS, HEADERS, HEADERS, HEADERS)
+    actors = Actors(HEADERS, HEADERS, HEADERS, HEADERS, HEADERS, HEADERS)
     return AnnualStory(Urls(), actors, StoryOptions(persons=400, seed=5, workdir=tmp_path, **options))
 
 

@@ -34,7 +34,8 @@ class Actors:
     """Who does what. Each person has their own subject, so maker ≠ checker holds everywhere."""
 
     caseworker: dict[str, str]  # loads the township (registry)
-    admin: dict[str, str]  # creates cycles (entitlements), registers partners and webhooks
+    admin: dict[str, str]  # creates cycles (entitlements) and the township's webhook subscription
+    county_admin: dict[str, str]  # registers the county health commission, whose remit is the county
     approver: dict[str, str]  # approves cycles
     fund_manager: dict[str, str]  # funds, reserves and approves payment batches
     auditor: dict[str, str]  # reads the ledger invariant
@@ -47,6 +48,7 @@ class Actors:
         return cls(
             caseworker=one("caseworker", county, "demo-caseworker"),
             admin=one("admin", township, "demo-admin"),
+            county_admin=one("admin", county, "demo-county-admin"),
             approver=one("approver", township, "demo-approver"),
             fund_manager=one("fund_manager", county, "demo-fund-manager"),
             auditor=one("auditor", county, "demo-auditor"),

@@ -602,12 +602,14 @@ class AnnualStory:
         return f"only child of household {household.ref} died {died_on}; parents granted in {result.seconds:.1f} s"
 
     async def _health_partner(self) -> str:
-        """The county health commission as a registry partner; its secret (rotated if it exists already)."""
-        body = {"agency": self.partner, "name": "章贡区卫生健康委员会（演示）", "region": self.options.township}
-        created = await self.http.post(f"{self.urls.registry}/v1/partners", json=body, headers=self.actors.admin)
+        """The county health commission as a registry partner; its secret (rotated if it exists already). A
+        partner's remit is a county, a prefecture or the province, so a county admin registers it."""
+        body = {"agency": self.partner, "name": "章贡区卫生健康委员会（演示）", "region": self.options.county}
+        admin = self.actors.county_admin
+        created = await self.http.post(f"{self.urls.registry}/v1/partners", json=body, headers=admin)
         if created.status_code == 409:
             rotated = await self.http.post(
-                f"{self.urls.registry}/v1/partners/{self.partner}/rotate-secret", headers=self.actors.admin
+                f"{self.urls.registry}/v1/partners/{self.partner}/rotate-secret", headers=admin
             )
             return str(checked(rotated, 200)["secret"])
         return str(checked(created, 201)["secret"])
