@@ -29,6 +29,12 @@ CLEAN_JSON = "JsonWithoutControlCharacters"
 PROBLEM_REF = {"$ref": COMPONENT + "Problem"}
 # What `carekit.http.control_characters.REFUSED` refuses, as a JSON Schema (ECMA-262) pattern.
 TEXT_PATTERN = f"^[^{REFUSED.pattern.removeprefix('[').removesuffix(']')}]*$"
+# The characters of TEXT_PATTERN's class, for a service's own negated classes (`[^{}` + TEXT_CHARS + `]`).
+TEXT_CHARS = REFUSED.pattern.removeprefix("[").removesuffix("]")
+# A string schema whose own pattern already refuses every control character says so with this key (and a
+# test of the service proves it with `pattern_refuses_control_characters`): the kit then adds no second
+# pattern beside it, which a generator could only meet by filtering.
+REFUSES_CONTROLS = "x-refuses-control-characters"
 # What may match a control character inside an anchored pattern: any character, a negation, whitespace.
 _OPEN = re.compile(r"\.|\\[SDWsxuc]|\[\^")
 _ANNOTATIONS = {"title", "description", "default", "examples", "example", "deprecated", "readOnly", "writeOnly"}
@@ -103,7 +109,9 @@ def _text(node: dict[str, Any]) -> None:
     """A free-text string holds no control character (`carekit.http.control_characters`), nor does a key
     or anything under a key the model does not name (the rule reads the whole body): say so."""
     types = node.get("type")
-    if types == "string" or (isinstance(types, list) and "string" in types):
+    if node.get(REFUSES_CONTROLS):
+        pass
+    elif types == "string" or (isinstance(types, list) and "string" in types):
         if not _CONSTRAINED & node.keys():
             node["pattern"] = TEXT_PATTERN
         elif node.get("pattern", TEXT_PATTERN) != TEXT_PATTERN and not _closed(node["pattern"]):
@@ -146,6 +154,19 @@ def state_the_text_rule(schema: dict[str, Any]) -> None:
 
 def _is_json_media(media: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def pattern_refuses_control_characters(pattern: str, sample: str) -> bool:
+    """True if `pattern` matches `sample` and matches it with no refused control character put at its start,
+    in its middle or at its end: the proof a service gives for a schema marked with REFUSES_CONTROLS."""
+    compiled = re.compile(pattern)
+    if not compiled.search(sample):
+        return False
+    controls = [chr(c) for c in range(0x00, 0xA0) if REFUSED.match(chr(c))]
+    middle = len(sample) // 2
+    variants = (f"{c}{sample}" for c in controls), (f"{sample[:middle]}{c}{sample[middle:]}" for c in controls), (
+        f"{sample}{c}" for c in controls)
+    return not any(compiled.search(text) for group in variants for text in group)
 
 
 def _closed(pattern: str) -> bool:

@@ -7,40 +7,18 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from carekit.deps import UowDep
+from carekit.http.openapi import REFUSES_CONTROLS
 from carekit.http.problems import PROBLEM_RESPONSES, not_found
 from notifications.api.deps import Admin, Staff
+from notifications.api.template_schema import BY_CATEGORY
+from notifications.api.template_schema import SIGNATURE as SIGNATURE_PATTERN
 from notifications.db.tables import TemplateRecord
-from notifications.domain.templates import (
-    CODE,
-    KNOWN_PLACEHOLDERS,
-    PROVIDERS,
-    SIGNATURE,
-    UNSUBSCRIBE_ENDING,
-    body_schema_pattern,
-    validate_template,
-)
+from notifications.domain.templates import CODE, KNOWN_PLACEHOLDERS, PROVIDERS, validate_template
 from notifications.service.templates import list_templates, preview, save_template, to_domain
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"], responses=PROBLEM_RESPONSES)
 Code = Annotated[str, Path(pattern=CODE.pattern, description="2–63 lower-case letters, digits or underscores")]
 Language = Literal["zh", "en"]
-
-
-# The rules `validate_template` applies, written into the OpenAPI document (the server answers 422 naming
-# the field for a body that breaks them): a marketing text ends with an unsubscribe line; only a marketing
-# text is a survey.
-TEMPLATE_RULES = {
-    "allOf": [
-        {
-            "if": {"properties": {"category": {"const": "marketing"}}},
-            "then": {"properties": {"body": {"pattern": UNSUBSCRIBE_ENDING}}},
-        },
-        {
-            "if": {"properties": {"category": {"const": "statutory"}}},
-            "then": {"properties": {"survey": {"const": False}}},
-        },
-    ]
-}
 
 
 class TemplateBase(BaseModel):
@@ -49,9 +27,10 @@ class TemplateBase(BaseModel):
         max_length=500,
         description="Text with named placeholders, {name} or ${name} (see /v1/templates/placeholders)",
         examples=["{name}您好，您家已符合{policy_name}条件，标准{amount_yuan}元。"],
-        json_schema_extra={"pattern": body_schema_pattern()},
+        json_schema_extra={REFUSES_CONTROLS: True},  # its pattern is the category's (BY_CATEGORY)
     )
-    signature: str = Field(examples=["【XX县卫健委】"], json_schema_extra={"pattern": SIGNATURE.pattern})
+    signature: str = Field(examples=["【XX县卫健委】"],
+                           json_schema_extra={"pattern": SIGNATURE_PATTERN, REFUSES_CONTROLS: True})
     category: Literal["statutory", "marketing"]
     urgent: bool = Field(default=False, strict=True, description="Urgent texts ignore quiet hours (21:00–08:00)")
     survey: bool = Field(default=False, strict=True, description="Replies 1–5 to this text are satisfaction scores")
@@ -63,7 +42,7 @@ class TemplateBase(BaseModel):
 
 
 class TemplateCreate(TemplateBase):
-    model_config = ConfigDict(json_schema_extra=TEMPLATE_RULES)
+    model_config = ConfigDict(json_schema_extra=BY_CATEGORY)
     language: Language = "zh"
 
 

@@ -59,18 +59,6 @@ class Template:
         return self.signature[1:-1]
 
 
-def body_schema_pattern() -> str:
-    """`validate_template`'s rule for a body as one regular expression (for the OpenAPI document): something
-    besides spaces, and braces only around known placeholders."""
-    known = "|".join(KNOWN_PLACEHOLDERS)
-    piece = rf"[^{{}}]|\{{(?:{known})\}}"
-    return rf"^\s*(?:[^\s{{}}]|\{{(?:{known})\}})(?:{piece})*$"
-
-
-# A marketing body's ending, as `UNSUBSCRIBE` finds it in the stripped body (for the OpenAPI document).
-UNSUBSCRIBE_ENDING = r"(回T退订|回复T退订|回TD退订|回复TD退订|退订回T|退订回TD)[。.!！]?\s*$"
-
-
 def placeholders_of(body: str) -> tuple[str, ...]:
     """Placeholder names in order of first appearance."""
     return tuple(dict.fromkeys(m.group(1) for m in PLACEHOLDER.finditer(body)))
