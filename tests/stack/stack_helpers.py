@@ -3,8 +3,10 @@
 import contextlib
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +28,44 @@ def stack_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def _lines(proc: subprocess.Popen) -> queue.Queue:
+    """The process's output lines, read by a thread of their own ("" at the end), so a wait has a deadline
+    even when the process prints nothing more (a bare readline would block forever)."""
+    lines = getattr(proc, "_output_lines", None)
+    if lines is None:
+        lines = proc._output_lines = queue.Queue()
+
+        def pump() -> None:
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put("")
+
+        threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def rest_of_output(proc: subprocess.Popen, timeout: float) -> str:
+    """Everything the process prints until it ends (TimeoutExpired if it is still running then)."""
+    proc.wait(timeout=timeout)
+    rest, lines = [], _lines(proc)
+    while (line := lines.get(timeout=10)) != "":
+        rest.append(line)
+    return "".join(rest)
+
+
 def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float) -> str:
     seen = []
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line and proc.poll() is not None:
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            line = _lines(proc).get(timeout=remaining)
+        except queue.Empty:
+            break
+        if not line:
             break
         seen.append(line)
         if "Traceback" in line:
-            raise AssertionError(f"failed before '{needle}':\n{''.join(seen)}{proc.stdout.read()}")
+            raise AssertionError(f"failed before '{needle}':\n{''.join(seen)}{rest_of_output(proc, 30)}")
         if needle in line:
             return "".join(seen)
     raise AssertionError(f"'{needle}' not printed within {timeout}s:\n{''.join(seen)}")
@@ -101,7 +131,7 @@ class RunningStack:
 
     def finish(self, timeout: float = 120) -> str:
         """Wait for the run to end by itself; the rest of its output."""
-        rest, _ = self.proc.communicate(timeout=timeout)
+        rest = rest_of_output(self.proc, timeout)
         self.output += rest
         return rest
 

@@ -23,7 +23,7 @@ from carekit.devstack.databases import create_database
 from carekit.devstack.servers import EmbeddedNats, EmbeddedPostgres
 from carekit.paths import data_dir
 
-console = Console()
+console = Console(soft_wrap=True)  # a line is never folded: tests and log readers match whole lines
 DEV_PAYMENT_MERCHANT = "guanhuai-relief"
 DEV_PAYMENT_CALLBACK_SECRET = "dev-insecure-payment-callback-secret"
 
