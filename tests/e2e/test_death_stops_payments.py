@@ -94,8 +94,11 @@ async def test_a_death_before_the_payment_date_holds_the_payment_and_cares_for_t
         )
         assert sub.status_code == 201, sub.text
         await receiver.put("/secrets/civil-affairs", json={"secret": sub.json()["secret"]})
+        # the county health commission reports deaths: its remit is the county, registered by a county admin
+        county_admin = tokens.headers(roles=["admin"], region=VILLAGE[:6], sub="county-admin")
         partner = await registry.post(
-            "/v1/partners", headers=admin, json={"agency": "health-demo", "name": "章贡区卫健委", "region": VILLAGE}
+            "/v1/partners", headers=county_admin,
+            json={"agency": "health-demo", "name": "章贡区卫健委", "region": VILLAGE[:6]},
         )
         assert partner.status_code == 201, partner.text
         health = Health(registry, "health-demo", partner.json()["secret"])

