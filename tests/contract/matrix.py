@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from world import CARE_FUND, CHILDCARE, CHILDCARE_FUND, INSIDE, OUTSIDE, VILLAGE, World, application_body, eventually
+from world import CARE_FUND, CHILDCARE, CHILDCARE_FUND, INSIDE, VILLAGE, World, application_body, eventually
 
 SERVICES = ("registry", "entitlements", "relief", "notifications")
 ROOT = Path(__file__).parents[2]
@@ -283,27 +283,29 @@ async def _correction(world: World, fund_account: str) -> Fill:
 
 
 def _application(world: World) -> Fill:
-    """The outsider applies for our household naming its own village (where the API still takes one)."""
-    return Fill(json=application_body(world, world["father"], OUTSIDE + "100201", "accident"))
-
-
-def _insider_application(world: World) -> Fill:
-    return Fill(json=application_body(world, world["father"], VILLAGE, "accident"))
+    return Fill(json=application_body(world, world["father"], "accident"))
 
 
 def _step(name: str) -> Filler:
     return _fill(path={"application_id": "{" + name + "}"}, json={"comment": "核实"})
 
 
+async def _result_file(world: World) -> Fill:
+    """The bank's result file naming the world's payments: a caller of another region matches none of them."""
+    payments = (await world.ok("relief", "GET", f"/v1/batches/{world['batch']}/payments"))[:3]
+    lines = [f"R,{p['end_to_end_id']},BANK{n},{p['amount_fen']},succeeded,," for n, p in enumerate(payments)]
+    total = sum(p["amount_fen"] for p in payments)
+    text = "\n".join([f"H,GUANHUAI-RES,1,matrix,{len(lines)},{total}", *lines, f"T,{len(lines)},{total}"]) + "\n"
+    return Fill(content=text.encode(), headers={"Content-Type": "text/csv"}, query={"apply": "false"})
+
+
 STATEMENT_DAYS = {"from": (date.today() - timedelta(days=7)).isoformat(),
                   "to": (date.today() + timedelta(days=1)).isoformat()}
-RECONCILIATION = Free("matches the payment provider's statement of the platform's one merchant account (auditors, "
-                      "fund managers); lists payment references, no person or household")
 
 RELIEF: dict[str, Bound | Free] = {
     **EVERY_SERVICE,
     "provider-callbacks-simulator_callback": Free("the payment provider's HMAC-signed callback, no token"),
-    "ledger-ledger_invariant": Free("a platform-wide check that debits equal credits; names no account"),
+    "ledger-ledger_invariant": Own(_fill()),
     "funds-list_funds": Bound(_fill()),
     "funds-get_fund": Bound(_fill(path={"code": CARE_FUND})),
     "funds-get_statement": Bound(_fill(path={"code": CARE_FUND}, query=STATEMENT_DAYS)),
@@ -324,7 +326,7 @@ RELIEF: dict[str, Bound | Free] = {
                                            like_unknown=lambda world: _correction(world, "fund:no-such-fund")),
     "applications-list_applications": Bound(_fill()),
     "applications-get_application": Bound(_fill(path={"application_id": "{application}"})),
-    "applications-create_application": Bound(_insider_application, outsider=_application),
+    "applications-create_application": Bound(_application),
     "applications-review_application": Bound(_step("application"), sub="relief-reviewer"),
     "applications-approve_application": Bound(_step("application"), sub="relief-approver"),
     "applications-pay_application": Bound(_step("application"), sub="relief-payer"),
@@ -335,9 +337,9 @@ RELIEF: dict[str, Bound | Free] = {
     "batches-approve": Bound(_fill(path={"batch_id": "{batch}"}), sub="batch-approver"),
     "batches-list_payments": Bound(_fill(path={"batch_id": "{batch}"})),
     "batches-disclosure": Bound(_fill(path={"batch_id": "{batch}"})),
-    "reconciliations-reconcile_statement": RECONCILIATION,
-    "reconciliations-reconcile_result_file": RECONCILIATION,
-    "reconciliations-get_reconciliation": RECONCILIATION,
+    "reconciliations-reconcile_statement": Own(_fill(json={"apply": False})),
+    "reconciliations-reconcile_result_file": Own(_result_file),
+    "reconciliations-get_reconciliation": Bound(_fill(path={"run_id": "{reconciliation}"})),
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 from families import resident_id
 from matrix import TABLE, Bound, Free, Operation, documented_operations, entry, ordered
-from world import CHILDCARE, INSIDE, OUTSIDE, VILLAGE, World, application_body, build_world
+from world import CHILDCARE, INSIDE, OUTSIDE, World, application_body, build_world
 
 OPERATIONS = ordered(documented_operations())
 ELIGIBILITY = "entitlements:entitlements-check_eligibility"
@@ -118,7 +118,7 @@ async def test_a_citizen_reaches_only_their_own_household(world: World):
     assert listed.status_code == 200 and world["application"] not in listed.text, _show(listed)
     one = await world.call("relief", "GET", f"/v1/applications/{world['application']}", stranger)
     assert one.status_code == 404, _show(one)
-    body = application_body(world, world["mother"], VILLAGE, "disaster")
+    body = application_body(world, world["mother"], "disaster")
     refused = await world.call("relief", "POST", "/v1/applications", stranger, json={**body, "priority": None})
     assert refused.status_code in (403, 404), f"a citizen applied for another household: {_show(refused)}"
     own = await world.call("relief", "POST", "/v1/applications", citizen("mother"), json={**body, "priority": None})
