@@ -5,7 +5,9 @@ import json
 import time
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
+import jsonschema
 import nats
 import pytest_asyncio
 from registry_events import Household, Person, Registry, fetch, wait_for
@@ -14,6 +16,11 @@ from carekit.testing.service import running
 from entitlements.main import create_app
 from entitlements.service.decisions import today_in_china
 from entitlements.settings import EntitlementsSettings
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "notifications/src/notifications/catalogue/schemas"
+CATALOGUE = {t: json.loads((SCHEMAS / f"{t}.json").read_text(encoding="utf-8"))["schema"]
+             for t in ("entitlements.decision.granted", "entitlements.decision.changed",
+                       "entitlements.decision.revoked")}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -103,6 +110,14 @@ async def test_death_of_an_only_child_revokes_and_grants_exactly_once(service: s
             granted = listener.of("granted", "special-assistance-bereaved")
             assert {g["subject_id"] for g in granted} == {dad.id, mum.id}
             assert all(g["amount"] == 17000 and g["unit"] == "fen" for g in granted)
+            # what a message needs: the policy's names from the library, an amount only for cash
+            assert all(g["policy_name"] == {"zh": "计划生育家庭特别扶助（独生子女死亡）",
+                                            "en": "Special assistance for family-planning families whose only"
+                                                  " child died"} and g["benefit_kind"] == "cash_monthly"
+                       for g in granted)
+            [priority] = listener.of("granted", "relief-priority")
+            assert priority["benefit_kind"] == "priority_flag" and priority["amount"] is None
+            assert priority["policy_name"]["zh"] == "计划生育特殊家庭优先救助" and priority["fund"] is None
 
             # the same facts again (a new event), and the death redelivered: nothing new is decided
             await registry.publish(home.facts([dad, mum], [son], as_of=today, certificate=True))
@@ -121,6 +136,8 @@ async def test_death_of_an_only_child_revokes_and_grants_exactly_once(service: s
     assert counts[("granted", "special-assistance-bereaved", dad.id)] == 1
     assert counts[("granted", "special-assistance-bereaved", mum.id)] == 1
     assert all(n == 1 for n in counts.values()), counts
+    for t, d in mine:  # every decision validates against the published event catalogue
+        jsonschema.validate(d, CATALOGUE[t])
     # partners' webhook subscriptions filter on where the family is registered and where it lives
     assert all(d["region_code"] == home.division and d["residence_region_code"] == home.residence for _, d in mine)
     stored = await fetch(service, "SELECT policy_code, eligible FROM decisions WHERE household_id = $1::uuid "

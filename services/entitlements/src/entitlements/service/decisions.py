@@ -32,6 +32,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import new_event
 from entitlements.adapters.batch import facts_row
 from entitlements.db.tables import DecisionRecord, PersonFactsRecord
+from entitlements.domain.cycles import is_paid
 from entitlements.domain.evaluation import Decision, evaluate_population
 from entitlements.domain.overrides import apply_override
 from entitlements.domain.policy import CheckedPolicy
@@ -161,15 +162,17 @@ def _regions(rows: Sequence[Any]) -> dict[str, str | None]:
 def _event_data(checked: CheckedPolicy, subject_id: str, household_id: uuid.UUID, new: Decision | None,
                 old: Any, effective: date, reason: str, as_of: date) -> dict[str, Any]:
     policy = checked.policy
+    cash = is_paid(policy.benefit.kind)  # an amount means money only: points, flags and cards carry none
     data: dict[str, Any] = {
         "policy": policy.code,
+        "policy_name": {"zh": policy.name.zh, "en": policy.name.en},
         "policy_version": policy.version,
         "subject": policy.subject.value,
         "subject_id": subject_id,
         "household_id": str(household_id),
         "eligible": new is not None,
-        "amount": new.amount if new else None,
-        "previous_amount": old.amount if old is not None and old.eligible else None,
+        "amount": new.amount if new and cash else None,
+        "previous_amount": old.amount if cash and old is not None and old.eligible else None,
         "unit": policy.benefit.unit,
         "benefit_kind": policy.benefit.kind.value,
         "fund": policy.benefit.fund,
