@@ -21,6 +21,7 @@ FAST = {
     "consumer_backoff_seconds": 0.1,
     "webhook_allowed_networks": ["127.0.0.1/32"],
     "webhook_schedule_scale": 0.001,
+    "decision_hold_seconds": 0,  # a decision's notice is due at once (folding is tested on its own)
 }
 
 
@@ -73,7 +74,7 @@ def payment_event(kind: str = "relief.payment.failed", region: str | None = VILL
         "end_to_end_id": "E2E-1",
         "batch_id": None,
         "line_id": None,
-        "policy_code": "rural_reward",
+        "policy_code": "rural-reward-assistance",
         "period": "2026",
         "payee_person_id": str(uuid.uuid4()),
         "household_id": str(uuid.uuid4()),

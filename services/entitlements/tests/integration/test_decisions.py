@@ -118,6 +118,7 @@ async def test_death_of_an_only_child_revokes_and_grants_exactly_once(service: s
             [priority] = listener.of("granted", "relief-priority")
             assert priority["benefit_kind"] == "priority_flag" and priority["amount"] is None
             assert priority["policy_name"]["zh"] == "计划生育特殊家庭优先救助" and priority["fund"] is None
+            assert priority["head_person_id"] == dad.id  # a notice about the household goes to its head
 
             # the same facts again (a new event), and the death redelivered: nothing new is decided
             await registry.publish(home.facts([dad, mum], [son], as_of=today, certificate=True))

@@ -12,6 +12,7 @@ from notifications.api import routers
 from notifications.api.errors import HANDLERS
 from notifications.events import subscriptions
 from notifications.service.clock import Clock, system_clock
+from notifications.service.digests import set_decision_hold
 from notifications.service.templates import seed_default_templates
 from notifications.service.workers import Workers
 from notifications.settings import NotificationsSettings
@@ -21,6 +22,7 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 def create_app(settings: NotificationsSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or NotificationsSettings()
+    set_decision_hold(settings.decision_hold_seconds)
     app = create_service_app(
         settings=settings,
         service_root=SERVICE_ROOT,

@@ -43,6 +43,8 @@ class NotificationsSettings(ServiceSettings):
     message_ttl_hours: float = 72.0  # a queued message older than this expires instead of going out late
     quiet_hours_start: int = 21
     quiet_hours_end: int = 8
+    # A decision notice waits this long for the other decisions of the same change to join it (see digests).
+    decision_hold_seconds: float = 300.0
     survey_reply_days: int = 7  # a digit 1–5 counts for the latest survey sent in this window
 
     # Receipts that came before the sender recorded the provider's id wait (parked) for it this long,

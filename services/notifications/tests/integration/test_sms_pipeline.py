@@ -174,7 +174,8 @@ def decision(person_id: str, household_id: str, kind: str = "granted", subject: 
     return new_event(
         f"entitlements.decision.{kind}",
         {
-            "policy": "rural_reward",
+            "policy": "rural-reward-assistance",
+            "policy_name": {"zh": "农村部分计划生育家庭奖励扶助", "en": "Rural family-planning reward assistance"},
             "policy_version": 1,
             "subject": subject,
             "subject_id": person_id if subject == "person" else household_id,
@@ -182,15 +183,15 @@ def decision(person_id: str, household_id: str, kind: str = "granted", subject: 
             "eligible": kind != "revoked",
             "amount": 96000,
             "previous_amount": None,
-            "unit": "fen_per_year",
+            "unit": "fen",
             "benefit_kind": "cash_yearly",
-            "fund": "care_fund",
+            "fund": "FP-REWARD",
             "effective_date": "2026-12-01",
             "evaluated_on": "2026-11-24",
             "reason": "符合条件",
         },
         source="/guanhuai/entitlements",
-        subject=f"rural_reward/{person_id}",
+        subject=f"rural-reward-assistance/{person_id}",
     )
 
 
@@ -235,7 +236,8 @@ async def test_a_decision_event_produces_exactly_one_sms(stack: Stack, tokens, n
     [sms] = await stack.sim_messages(PHONE_A)
     assert sms["message_id"] == message["id"] and sms["sign_name"] == "XX县卫健委"
     assert sms["template_id"] == "SMS_DECISION_GRANTED"
-    assert sms["params"]["name"] == "王建国" and sms["params"]["amount_yuan"] == "960.00"
+    assert sms["params"]["name"] == "王建国"
+    assert sms["params"]["benefits"] == "农村部分计划生育家庭奖励扶助，每年960.00元"
     await asyncio.sleep(0.5)
     assert len(await stack.sim_messages(PHONE_A)) == 1
     # The number is never stored here in plain text (only its blind index).

@@ -94,19 +94,21 @@ def test_public_and_allow_listed_addresses_pass() -> None:
 
 def test_decision_about_a_household_goes_to_its_head() -> None:
     data = {
-        "policy": "rural_reward",
+        "policy": "relief-priority",
+        "policy_name": {"zh": "计划生育特殊家庭优先救助", "en": "Relief priority for family-planning families"},
         "subject": "household",
         "subject_id": "h1",
         "household_id": "h1",
-        "amount": 96000,
+        "amount": None,
+        "benefit_kind": "priority_flag",
         "effective_date": "2026-12-01",
         "reason": "ok",
     }
     [notice] = notices_for("entitlements.decision.granted", data, "2026-11-24")
     assert notice.template_code == "decision_granted"
     assert notice.addressee.person_id is None and notice.addressee.household_id == "h1"
-    assert notice.params["amount_yuan"] == "960.00"
-    assert notice.params["policy_name"] == "农村部分计划生育家庭奖励扶助"
+    assert notice.params["policy_name"] == "计划生育特殊家庭优先救助"
+    assert notice.params["benefits"] == "计划生育特殊家庭优先救助（向民政、救助部门申请救助时优先受理）"
 
 
 def test_paid_application_also_sends_the_survey_to_the_applicant() -> None:

@@ -119,6 +119,8 @@ async def decide_household(uow: UnitOfWork, household_id: uuid.UUID, library: Se
             await _store(session, checked, subject_id, household_id, new, takes_effect, reason)
             data = _event_data(checked, subject_id, household_id, new, old, takes_effect, reason, as_of)
             data |= _regions(rows)
+            if policy.subject.value == "household":  # whom a notice about the household goes to
+                data["head_person_id"] = await _living_head(session, household_id)
             if new is None:
                 data["unmet"] = _unmet(policy.in_force_on(as_of), evaluated.get(subject_id))
             uow.emit(new_event(kind, data, source=SOURCE, subject=f"{policy.code}/{subject_id}"))
@@ -134,6 +136,12 @@ def _unmet(in_force: bool, decision: Decision | None) -> list[dict[str, str]]:
         return [{"zh": "不再属于本政策的适用人群", "en": "no longer in the policy's population"}]
     lines = [{"zh": c.text_zh, "en": c.text_en} for c in decision.criteria if not c.passed]
     return lines or [{"zh": decision.summary_zh, "en": decision.summary_en}]
+
+
+async def _living_head(session: AsyncSession, household_id: uuid.UUID) -> str | None:
+    found = (await session.execute(select(PF.c.person_id).where(
+        PF.c.household_id == household_id, PF.c.relation == "head", PF.c.death_date.is_(None)))).first()
+    return str(found.person_id) if found is not None else None
 
 
 async def _lives_elsewhere(session: AsyncSession, person_id: str, household_id: uuid.UUID) -> bool:

@@ -27,6 +27,7 @@ LANGUAGES = ("zh", "en")
 KNOWN_PLACEHOLDERS: dict[str, str] = {
     "name": "recipient's name (from the registry at send time)",
     "policy_name": "the benefit's name",
+    "benefits": "the decided benefits, each named with its amount and period (cash) or what it gives",
     "amount_yuan": "amount in yuan, e.g. 960.00",
     "period": "benefit period, e.g. 2026 or 2026-03",
     "effective_date": "date the decision takes effect",

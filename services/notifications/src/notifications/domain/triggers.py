@@ -1,8 +1,8 @@
 """Which template an event sends, to whom, with which values.
 
 Recipient rule (the household's contact person):
-- entitlement decisions about a person → that person; about a household → the household's head,
-  looked up in the registry at send time (the decision event names only the household);
+- entitlement decisions about a person → that person; about a household → the household's head, as the
+  event names it (`head_person_id`), else looked up in the registry at send time;
 - payments → the payee (`payee_person_id`);
 - relief applications → the applicant (`applicant_person_id`).
 `relief.application.paid` also sends the satisfaction survey (a marketing text).
@@ -28,13 +28,16 @@ TEMPLATE_BY_EVENT: dict[str, tuple[str, ...]] = {
     "relief.application.paid": ("application_paid", "satisfaction_survey"),
 }
 
-POLICY_NAMES = {
-    "rural_reward": "农村部分计划生育家庭奖励扶助",
-    "special_assistance_death": "计划生育家庭特别扶助",
-    "special_assistance_disability": "计划生育家庭特别扶助",
-    "childcare_subsidy": "育儿补贴",
-    "only_child_parent_reward": "独生子女父母奖励费",
+# Non-cash benefits: what the family has and where it is used (an SMS never prints "0.00元" or a code).
+WHAT_IT_IS = {
+    "fee_waiver": "凭证在公立医疗机构就医时减免相关费用",
+    "priority_flag": "向民政、救助部门申请救助时优先受理",
+    "insurance_enrolment": "已纳入年度投保名单",
+    "in_kind_service": "服务由乡镇计生办安排",
+    "exam_bonus_points": "中考时按规定加分",
 }
+PER_PERIOD = {"cash_monthly": "每月", "cash_yearly": "每年", "cash_once": "一次性"}
+UNNAMED = "扶助待遇"  # an event that does not name its policy (relief's payments name only a code)
 HOTLINE = "12320"  # the national health hotline; a county template may print its own number
 STEPS = {"submitted": "已受理", "reviewed": "已审核", "approved": "已批准", "refused": "未获批准", "paid": "已发放"}
 
@@ -65,19 +68,37 @@ def _addressee(event_type: str, data: Mapping[str, Any]) -> Addressee:
     region = data.get("region_code")
     household = data.get("household_id")
     if event_type.startswith("entitlements.decision."):
-        person = data.get("subject_id") if data.get("subject") == "person" else None
+        person = data.get("subject_id") if data.get("subject") == "person" else data.get("head_person_id")
         return Addressee(person, household, region)
     if event_type.startswith("relief.payment."):
         return Addressee(data.get("payee_person_id"), household, region)
     return Addressee(data.get("applicant_person_id"), household, region)
 
 
+def policy_name(data: Mapping[str, Any]) -> str:
+    names = data.get("policy_name")
+    return str(names.get("zh") or UNNAMED) if isinstance(names, Mapping) else UNNAMED
+
+
+def benefit_line(event_type: str, data: Mapping[str, Any]) -> str:
+    """One decision in a family's words: the benefit's name, then what it is worth or what it gives."""
+    name = policy_name(data)
+    if event_type.endswith(".revoked"):
+        reason = _reason(data.get("unmet") or data.get("reason"))[:40]
+        return f"{name}（{reason}）" if reason else name
+    kind, amount = str(data.get("benefit_kind") or ""), data.get("amount")
+    if kind in PER_PERIOD and isinstance(amount, int) and amount > 0:
+        return f"{name}，{PER_PERIOD[kind]}{yuan(amount)}元"
+    what = WHAT_IT_IS.get(kind)
+    return f"{name}（{what}）" if what else name
+
+
 def _params(event_type: str, data: Mapping[str, Any], occurred_on: str) -> dict[str, str]:
-    policy = str(data.get("policy") or data.get("policy_code") or "")
     amount = data.get("amount_fen", data.get("amount"))
     params = {
-        "policy_name": POLICY_NAMES.get(policy, policy or "救助"),
-        "amount_yuan": yuan(int(amount)) if isinstance(amount, int) else "",
+        "policy_name": policy_name(data),
+        "benefits": benefit_line(event_type, data) if event_type.startswith("entitlements.decision.") else "",
+        "amount_yuan": yuan(amount) if isinstance(amount, int) and amount > 0 else "",
         "period": str(data.get("period") or ""),
         "effective_date": str(data.get("effective_date") or occurred_on),
         "reason": _reason(data.get("reason") or data.get("unmet") or data.get("comment"))[:40],

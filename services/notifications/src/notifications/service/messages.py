@@ -1,4 +1,5 @@
-"""Queue the SMS an event asks for: one message per (event, recipient, template), whatever the redeliveries."""
+"""Queue the SMS an event asks for: one message per (event, recipient, template), whatever the redeliveries;
+decision notices are folded into one per recipient and day (`digests`)."""
 
 import json
 import uuid
@@ -12,6 +13,7 @@ from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import EventEnvelope
 from notifications.db.tables import MessageRecord, TemplateRecord
 from notifications.domain.triggers import Notice, notices_for
+from notifications.service.digests import DIGESTED, enqueue_digests
 
 COLUMNS = (
     "id",
@@ -64,7 +66,9 @@ async def enqueue_for_events(uow: UnitOfWork, events: list[EventEnvelope]) -> in
         select(TemplateRecord).where(TemplateRecord.code.in_(codes), TemplateRecord.language == "zh")
     )
     templates = {r.code: r for r in rows.scalars()}
-    params = [_row(e, n, templates[n.template_code]) for e, n in notices if n.template_code in templates]
+    rows = [_row(e, n, templates[n.template_code]) for e, n in notices if n.template_code in templates]
+    params = [r for r in rows if r["template_code"] not in DIGESTED]
+    params += await enqueue_digests(uow, [r for r in rows if r["template_code"] in DIGESTED])
     if params:
         await uow.session.execute(INSERT_MESSAGES, columns(params, COLUMNS))
     return len(params)

@@ -14,6 +14,8 @@ from notifications.domain.templates import KNOWN_PLACEHOLDERS, Template, render,
 SAMPLE_VALUES = {
     "name": "王建国",
     "policy_name": "农村部分计划生育家庭奖励扶助",
+    "benefits": "农村部分计划生育家庭奖励扶助，每年960.00元；"
+    "计划生育特殊家庭优先救助（向民政、救助部门申请救助时优先受理）",
     "amount_yuan": "960.00",
     "period": "2026",
     "effective_date": "2026-12-01",
@@ -81,19 +83,17 @@ DEFAULTS: list[dict] = [
     {
         "code": "decision_granted",
         "category": "statutory",
-        "body": "{name}您好，您家已符合{policy_name}条件，标准{amount_yuan}元，"
-        "自{effective_date}起享受。咨询请拨{hotline}。",
+        "body": "{name}您好，经审核您自{effective_date}起享受：{benefits}。咨询请拨{hotline}。",
     },
     {
         "code": "decision_changed",
         "category": "statutory",
-        "body": "{name}您好，您家{policy_name}待遇已调整为{amount_yuan}元，"
-        "自{effective_date}起执行。咨询请拨{hotline}。",
+        "body": "{name}您好，您的待遇自{effective_date}起调整为：{benefits}。咨询请拨{hotline}。",
     },
     {
         "code": "decision_revoked",
         "category": "statutory",
-        "body": "{name}您好，您家自{effective_date}起不再享受{policy_name}，原因：{reason}。如有异议请拨{hotline}。",
+        "body": "{name}您好，您自{effective_date}起不再享受：{benefits}。如有异议请拨{hotline}。",
     },
     {
         "code": "payment_succeeded",
