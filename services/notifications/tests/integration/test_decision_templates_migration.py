@@ -35,3 +35,16 @@ async def test_old_default_decision_templates_are_replaced_and_edited_ones_kept(
     [granted] = [d["body"] for d in DEFAULTS if d["code"] == "decision_granted"]
     assert bodies == {"decision_granted": granted, "decision_revoked": EDITED}
     assert "{benefits}" in granted and "amount_yuan" not in granted
+
+
+async def test_messages_are_indexed_by_recipient_and_template_as_the_metadata_says(migrated_database) -> None:  # noqa: ANN001
+    from notifications.db.tables import MessageRecord
+
+    conn = await asyncpg.connect(asyncpg_dsn(await migrated_database("notifications")))
+    try:
+        found = await conn.fetchval(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_messages_recipient_template'")
+    finally:
+        await conn.close()
+    assert found is not None and found.endswith("(recipient_key, template_code)")
+    assert "ix_messages_recipient_template" in {i.name for i in MessageRecord.__table__.indexes}

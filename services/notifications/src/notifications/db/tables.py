@@ -45,6 +45,7 @@ class MessageRecord(SQLModel, table=True):
         Index("ix_messages_due", "not_before", postgresql_where="state = 'queued'"),
         Index("ix_messages_cap", "phone_index", "template_code", "sent_at"),
         Index("ix_messages_provider_ref", "provider", "provider_message_id"),
+        Index("ix_messages_recipient_template", "recipient_key", "template_code"),  # folding decision notices
     )
     id: uuid.UUID = Field(primary_key=True)
     event_id: uuid.UUID
