@@ -107,9 +107,11 @@ class Stack:
             "NOTIFICATIONS_SENDER_BATCH_SIZE": "1000",
             "NOTIFICATIONS_SENDER_POLL_SECONDS": "0.2",
             "NOTIFICATIONS_CONSUMER_BATCH_SIZE": "500",
-            # as `make run` (a development stack): no quiet hours, so the run texts families at any hour
+            # as `make run` (a development stack): no quiet hours, so the run texts families at any hour, and
+            # a decision notice waits 5 s for the other decisions of its change (production: 5 minutes)
             "NOTIFICATIONS_QUIET_HOURS_START": "0",
             "NOTIFICATIONS_QUIET_HOURS_END": "0",
+            "NOTIFICATIONS_DECISION_HOLD_SECONDS": "5",
             # the simulators: callbacks and receipts back to this run's relief and notifications
             "SIM_PAY_MERCHANT_ID": MERCHANT,
             "SIM_PAY_CALLBACK_SECRET": CALLBACK_SECRET,

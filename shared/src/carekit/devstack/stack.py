@@ -59,10 +59,12 @@ def wiring() -> tuple[dict[str, str], dict[str, str]]:
         "NOTIFICATIONS_ALIYUN_URL": f"{sms}/aliyun",
         "NOTIFICATIONS_TENCENT_URL": f"{sms}/tencent",
         # A development stack: partner endpoints on this machine (the demo receiver on :8103) are allowed,
-        # and quiet hours are off so a demo texts families at any hour. Production keeps both guards.
+        # quiet hours are off so a demo texts families at any hour, and a decision notice waits 5 s (not
+        # 5 minutes) for the other decisions of the same change. Production keeps all three.
         "NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
         "NOTIFICATIONS_QUIET_HOURS_START": "0",
         "NOTIFICATIONS_QUIET_HOURS_END": "0",
+        "NOTIFICATIONS_DECISION_HOLD_SECONDS": "5",
     }
     to_simulators = {
         "SIM_PAY_MERCHANT_ID": merchant,
