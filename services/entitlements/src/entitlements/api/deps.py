@@ -2,18 +2,16 @@
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
+from carekit.china import CHINA
 from carekit.deps import RuntimeDep
 from carekit.pii import PiiVault
 from entitlements.domain.policy import CheckedPolicy
 from entitlements.service.policies import active_policies
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def today() -> date:

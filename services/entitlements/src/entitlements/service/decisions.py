@@ -23,11 +23,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from carekit.china import CHINA
 from carekit.db.uow import UnitOfWork
 from carekit.events.envelope import new_event
 from entitlements.adapters.batch import facts_row
@@ -42,7 +42,6 @@ SOURCE = "/guanhuai/entitlements"
 GRANTED = "entitlements.decision.granted"
 CHANGED = "entitlements.decision.changed"
 REVOKED = "entitlements.decision.revoked"
-CHINA = ZoneInfo("Asia/Shanghai")
 
 DT = DecisionRecord.__table__
 PF = PersonFactsRecord.__table__

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from carekit.china import CHINA
 
 
 class MessageState(StrEnum):

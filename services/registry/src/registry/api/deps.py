@@ -3,17 +3,15 @@
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
+from carekit.china import CHINA
 from carekit.pii import PiiVault
 from registry.data import division_csv_text
 from registry.domain.divisions import DivisionTable, parse_division_csv
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @lru_cache(maxsize=1)

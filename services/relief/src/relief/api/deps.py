@@ -2,19 +2,17 @@
 
 from datetime import date, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from pydantic import BeforeValidator
 
 from carekit.auth.deps import require_roles
 from carekit.auth.principal import Principal, Role
+from carekit.china import CHINA
 from carekit.http.problems import ProblemError
 from relief.adapters.registry import RegistryClient
 from relief.domain.ledger import LedgerError
 from relief.settings import ReliefSettings
-
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def today() -> date:

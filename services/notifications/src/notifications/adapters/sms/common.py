@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, TypeAdapter, ValidationError, WithJsonSchema
 
+from carekit.china import CHINA
 from notifications.domain.phones import PHONE_PATTERN
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 MAINLAND = re.compile(r"^\+86(1[3-9]\d{9})$")
 
 
