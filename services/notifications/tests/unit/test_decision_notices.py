@@ -1,26 +1,39 @@
 """Decision notices in a family's words: the policy's name from the event, the amount only for cash.
 
-The events are shaped as entitlements emits them for the policies of its library (real codes and names);
-the end-to-end test (tests/e2e/test_decision_sms.py) takes them from the real producer.
+The events' data come from the real producer (entitlements' decision payload over its policy library), so
+a name, kind or amount entitlements stops sending fails here; the end-to-end test
+(tests/e2e/test_decision_sms.py) takes whole events from the running service.
 """
 
+import uuid
+from datetime import date
+from typing import Any
+
+from entitlements.adapters.policy_library import load_library
+from entitlements.domain.evaluation import Decision
+from entitlements.service.decisions import _event_data
 from notifications.domain.templates import render
 from notifications.domain.triggers import notices_for
 from notifications.service.digests import fold_params
 from notifications.service.templates import default_templates
 
-BEREAVED = {
-    "policy": "special-assistance-bereaved",
-    "policy_name": {"zh": "计划生育家庭特别扶助（独生子女死亡）",
-                    "en": "Special assistance for family-planning families whose only child died"},
-    "subject": "person", "subject_id": "p1", "household_id": "h1", "amount": 17000, "unit": "fen",
-    "benefit_kind": "cash_monthly", "fund": "FP-SPECIAL", "effective_date": "2026-12-01", "reason": "registry",
-}
-CARD = BEREAVED | {
-    "policy": "fee-waiver-benefit-card",
-    "policy_name": {"zh": "计划生育家庭就医优惠（三免四减半）", "en": "Medical fee waivers"},
-    "amount": None, "unit": "none", "benefit_kind": "fee_waiver", "fund": None,
-}
+LIBRARY = {checked.policy.code: checked for checked in load_library()}
+HOUSEHOLD = uuid.UUID(int=1)
+
+
+def produced(code: str, amount: int | None, effective: date = date(2026, 12, 1)) -> dict[str, Any]:
+    """The data of entitlements' decision event granting `code` to a person (amount in the policy's unit)."""
+    checked = LIBRARY[code]
+    policy = checked.policy
+    decision = Decision(policy_code=code, policy_version=policy.version, subject=policy.subject.value,
+                        subject_id="p1", household_id=str(HOUSEHOLD), as_of=effective, eligible=True,
+                        amount=amount, unit=policy.benefit.unit, criteria=(), amount_error=None,
+                        summary_zh="", summary_en="")
+    return _event_data(checked, "p1", HOUSEHOLD, decision, None, effective, "registry", effective)
+
+
+BEREAVED = produced("special-assistance-bereaved", 17000)
+CARD = produced("fee-waiver-benefit-card", 0)
 
 
 def _granted(data: dict) -> dict[str, str]:
@@ -40,7 +53,7 @@ def test_a_cash_benefit_is_named_from_the_event_with_its_monthly_amount() -> Non
 
 
 def test_a_fee_waiver_card_says_what_it_is_never_zero_yuan() -> None:
-    text = _text("decision_granted", _granted(CARD | {"amount": 0}))
+    text = _text("decision_granted", _granted(CARD))
     assert "计划生育家庭就医优惠（三免四减半）（凭证在公立医疗机构就医时减免相关费用）" in text
     assert "0.00" not in text and "元" not in text and "fee-waiver" not in text
 
@@ -58,7 +71,7 @@ def test_a_revocation_names_the_benefit_and_why() -> None:
 
 def test_decisions_fold_into_one_notice_with_every_benefit_once() -> None:
     first = _granted(BEREAVED) | {"events": "e1"}
-    folded = fold_params(first, _granted(CARD | {"effective_date": "2026-11-30"}), "e2")
+    folded = fold_params(first, _granted(produced("fee-waiver-benefit-card", 0, date(2026, 11, 30))), "e2")
     assert folded["benefits"] == ("计划生育家庭特别扶助（独生子女死亡），每月170.00元；"
                                   "计划生育家庭就医优惠（三免四减半）（凭证在公立医疗机构就医时减免相关费用）")
     assert folded["events"] == "e1,e2" and folded["effective_date"] == "2026-11-30"
