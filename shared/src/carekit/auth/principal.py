@@ -42,12 +42,18 @@ class Principal:
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
 
-    def covers(self, division_code: str) -> bool:
-        """True if a resource at `division_code` lies inside this caller's region. A token's region bounds
-        every role it holds, `service` included; only a service token without a region covers all."""
+    @property
+    def area(self) -> str | None:
+        """The division-code prefix this caller covers: its region, which bounds every role the token holds
+        (`service` included); "" (everywhere) for a service token without a region; None: nothing."""
         if self.region:
-            return division_code.startswith(self.region)
-        return self.is_service
+            return self.region
+        return "" if self.is_service else None
+
+    def covers(self, division_code: str) -> bool:
+        """True if a resource at `division_code` lies inside this caller's area."""
+        area = self.area
+        return area is not None and division_code.startswith(area)
 
 
 def ensure_in_jurisdiction(principal: Principal, division_code: str) -> None:

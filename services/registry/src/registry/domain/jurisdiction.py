@@ -22,18 +22,14 @@ EVERYWHERE = ""
 
 
 def area_of(principal: Principal) -> str | None:
-    """The division-code prefix the caller sees: `EVERYWHERE` (""), a prefix, or None (no region at all)."""
-    if not principal.has_any(*AREA_ROLES):
-        return None
-    if principal.region:
-        return principal.region
-    return EVERYWHERE if principal.is_service else None
+    """The division-code prefix the caller sees (`Principal.area`: `EVERYWHERE` (""), a prefix, or None),
+    for the roles that see families by area."""
+    return principal.area if principal.has_any(*AREA_ROLES) else None
 
 
 def covers(principal: Principal, division_code: str | None) -> bool:
     """True if a record at `division_code` lies inside the caller's area."""
-    area = area_of(principal)
-    return area is not None and division_code is not None and division_code.startswith(area)
+    return area_of(principal) is not None and division_code is not None and principal.covers(division_code)
 
 
 def covers_household(principal: Principal, division_code: str, residence_division_code: str | None) -> bool:
