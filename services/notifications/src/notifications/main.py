@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,9 +11,8 @@ from carekit.app import create_service_app
 from carekit.pii import build_vault
 from notifications.api import routers
 from notifications.api.errors import HANDLERS
-from notifications.events import subscriptions
+from notifications.events import subscriptions_for
 from notifications.service.clock import Clock, system_clock
-from notifications.service.digests import set_decision_hold
 from notifications.service.templates import seed_default_templates
 from notifications.service.workers import Workers
 from notifications.settings import NotificationsSettings
@@ -22,14 +22,13 @@ SERVICE_ROOT = Path(__file__).resolve().parents[2]
 
 def create_app(settings: NotificationsSettings | None = None, *, clock: Clock = system_clock) -> FastAPI:
     settings = settings or NotificationsSettings()
-    set_decision_hold(settings.decision_hold_seconds)
     app = create_service_app(
         settings=settings,
         service_root=SERVICE_ROOT,
         title="Guanhuai Notifications (关怀 · 短信与通知)",
         description="SMS to families and signed webhooks to partner agencies.",
         routers=routers,
-        subscriptions=subscriptions,
+        subscriptions=subscriptions_for(timedelta(seconds=settings.decision_hold_seconds)),
         exception_handlers=HANDLERS,
     )
     app.state.vault = build_vault(settings)

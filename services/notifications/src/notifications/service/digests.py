@@ -19,7 +19,6 @@ from carekit.db.uow import UnitOfWork
 
 DIGESTED = ("decision_granted", "decision_changed", "decision_revoked")
 SEPARATOR = "；"
-_hold = {"decision_hold": timedelta(seconds=300)}
 
 # The recipient's notice of this kind still waiting (not claimed by the sender, never tried), to fold into.
 OPEN_DIGEST = text(
@@ -32,10 +31,6 @@ KNOWN_EVENTS = text(
     "SELECT params ->> 'events' AS events FROM messages WHERE recipient_key = :recipient"
     " AND template_code = :code AND params ? 'events' AND created_at >= :since"
 )
-
-
-def set_decision_hold(seconds: float) -> None:
-    _hold["decision_hold"] = timedelta(seconds=seconds)
 
 
 def fold_params(base: dict[str, str], more: dict[str, str], event_id: str) -> dict[str, str]:
@@ -82,8 +77,8 @@ def digest_rows(rows: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
-async def enqueue_digests(uow: UnitOfWork, rows: list[dict]) -> list[dict]:
-    """The digest rows that need a new message (with their due time); the others were folded or known."""
+async def enqueue_digests(uow: UnitOfWork, rows: list[dict], hold: timedelta) -> list[dict]:
+    """The digest rows that need a new message (due `hold` later); the others were folded or known."""
     new: list[dict] = []
     for row in digest_rows(rows):
         since = row["not_before"] - timedelta(days=2)
@@ -93,7 +88,7 @@ async def enqueue_digests(uow: UnitOfWork, rows: list[dict]) -> list[dict]:
             continue
         row = row | {"event_id": uuid.UUID(events[0]), "params": _only(row["params"], events)}
         if not await fold_into_open(uow, row):
-            new.append(row | {"not_before": row["not_before"] + _hold["decision_hold"]})
+            new.append(row | {"not_before": row["not_before"] + hold})
     return new
 
 

@@ -4,6 +4,7 @@ decision notices are folded into one per recipient and day (`digests`)."""
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import ColumnElement, false, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,8 +57,9 @@ def _recipient_key(notice: Notice) -> str:
     return f"person:{a.person_id}" if a.person_id else f"household:{a.household_id}"
 
 
-async def enqueue_for_events(uow: UnitOfWork, events: list[EventEnvelope]) -> int:
-    """Queue the events' notices in one statement; a template that is not configured is skipped."""
+async def enqueue_for_events(uow: UnitOfWork, events: list[EventEnvelope], decision_hold: timedelta) -> int:
+    """Queue the events' notices in one statement; a template that is not configured is skipped; decision
+    notices wait `decision_hold` for the other decisions of their change (`service/digests.py`)."""
     notices = [(e, n) for e in events for n in notices_for(e.type, e.data, e.time.date().isoformat())]
     if not notices:
         return 0
@@ -68,7 +70,7 @@ async def enqueue_for_events(uow: UnitOfWork, events: list[EventEnvelope]) -> in
     templates = {r.code: r for r in rows.scalars()}
     rows = [_row(e, n, templates[n.template_code]) for e, n in notices if n.template_code in templates]
     params = [r for r in rows if r["template_code"] not in DIGESTED]
-    params += await enqueue_digests(uow, [r for r in rows if r["template_code"] in DIGESTED])
+    params += await enqueue_digests(uow, [r for r in rows if r["template_code"] in DIGESTED], decision_hold)
     if params:
         await uow.session.execute(INSERT_MESSAGES, columns(params, COLUMNS))
     return len(params)
